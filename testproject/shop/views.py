@@ -1,0 +1,151 @@
+"""Views covering what a development server must handle.
+
+Plain, JSON, streamed, slow, failing, file, upload and endless responses, plus
+an echo view that reports what the server put in the WSGI environ.
+"""
+
+import hashlib
+import math
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+
+from .forms import NoteForm
+
+SAMPLE_FILE = Path(__file__).resolve().parent / "files" / "sample.txt"
+
+
+def _float_param(request: HttpRequest, name: str, default: float) -> float:
+    """Read a non-negative float from the query string; bad input means the default."""
+    try:
+        value = float(request.GET.get(name, default))
+    except ValueError:
+        return default
+    return max(value, 0.0) if math.isfinite(value) else default
+
+
+def _int_param(request: HttpRequest, name: str, default: int) -> int:
+    """Read a non-negative int from the query string; bad input means the default."""
+    try:
+        value = int(request.GET.get(name, default))
+    except ValueError:
+        return default
+    return max(value, 0)
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    """Template page pulling in static files, so static serving is exercised."""
+    return render(request, "shop/index.html")
+
+
+def hello(request: HttpRequest) -> HttpResponse:
+    """Smallest possible response: the benchmark measures the server, not Django."""
+    return HttpResponse("Hello, world!", content_type="text/plain")
+
+
+def json_view(request: HttpRequest) -> JsonResponse:
+    """A small JSON payload."""
+    return JsonResponse({"message": "hello", "items": [1, 2, 3]})
+
+
+def stream(request: HttpRequest) -> StreamingHttpResponse:
+    """Yield ``?chunks=N`` lines with ``?delay=S`` between them, to prove chunks
+    reach the client one by one instead of being buffered."""
+    chunks = _int_param(request, "chunks", 5)
+    delay = _float_param(request, "delay", 0.0)
+
+    def generate() -> Iterator[bytes]:
+        for i in range(chunks):
+            if i and delay:
+                time.sleep(delay)
+            yield f"chunk {i}\n".encode()
+
+    return StreamingHttpResponse(generate(), content_type="text/plain")
+
+
+def upload(request: HttpRequest) -> HttpResponse:
+    """Multipart upload through a CSRF-protected form, saved to a real model."""
+    if request.method == "POST":
+        form = NoteForm(request.POST, request.FILES)
+        if form.is_valid():
+            note = form.save()
+            uploaded = request.FILES.get("attachment")
+            size = uploaded.size if uploaded is not None else 0
+            return HttpResponse(
+                f"saved: {note.title}\nsize: {size}\n", content_type="text/plain"
+            )
+        return render(request, "shop/upload.html", {"form": form}, status=400)
+    return render(request, "shop/upload.html", {"form": NoteForm()})
+
+
+def slow(request: HttpRequest) -> HttpResponse:
+    """Sleep ``?seconds=`` (default 1.0), to test concurrency and shutdown waits."""
+    seconds = _float_param(request, "seconds", 1.0)
+    time.sleep(seconds)
+    return HttpResponse(f"slept {seconds}", content_type="text/plain")
+
+
+def error(request: HttpRequest) -> HttpResponse:
+    """Fail on purpose, to test the debug page and error logging."""
+    raise RuntimeError("boom from testproject")
+
+
+def download(request: HttpRequest) -> FileResponse:
+    """Serve a ~200 KB file as an attachment (FileResponse / wsgi.file_wrapper)."""
+    return FileResponse(
+        SAMPLE_FILE.open("rb"), as_attachment=True, filename="sample.txt"
+    )
+
+
+def events(request: HttpRequest) -> StreamingHttpResponse:
+    """Endless server-sent events, to test that shutdown cuts never-ending streams."""
+    interval = _float_param(request, "interval", 0.5)
+
+    def generate() -> Iterator[bytes]:
+        n = 0
+        while True:
+            yield f"data: tick {n}\n\n".encode()
+            n += 1
+            time.sleep(interval)
+
+    response = StreamingHttpResponse(generate(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+@csrf_exempt
+def echo(request: HttpRequest) -> JsonResponse:
+    """Describe the request as the server handed it over, for HTTP-layer tests."""
+    body = request.body
+    meta = request.META
+    return JsonResponse(
+        {
+            "method": request.method,
+            "path": request.path,
+            "path_info": request.path_info,
+            "script_name": meta.get("SCRIPT_NAME", ""),
+            "query_string": meta.get("QUERY_STRING", ""),
+            "body_length": len(body),
+            "body_sha256": hashlib.sha256(body).hexdigest(),
+            "content_type": meta.get("CONTENT_TYPE", ""),
+            "content_length": meta.get("CONTENT_LENGTH", ""),
+            "headers": {k: v for k, v in meta.items() if k.startswith("HTTP_")},
+            "remote_addr": meta.get("REMOTE_ADDR", ""),
+            "server_name": meta.get("SERVER_NAME", ""),
+            "server_port": meta.get("SERVER_PORT", ""),
+            "wsgi_multithread": meta.get("wsgi.multithread"),
+            "wsgi_multiprocess": meta.get("wsgi.multiprocess"),
+            "url_scheme": meta.get("wsgi.url_scheme"),
+        }
+    )

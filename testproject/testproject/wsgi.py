@@ -1,0 +1,9 @@
+"""WSGI entry point, the application ``devrun`` (and any WSGI server) serves."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "testproject.settings")
+
+application = get_wsgi_application()
