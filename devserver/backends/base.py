@@ -1,0 +1,108 @@
+"""What every backend is (the :class:`Backend` protocol) and what they all share."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from typing import ClassVar, Protocol
+
+from ..accesslog import log_https_attempt, log_request
+from ..conf import ServerConfig
+from ..http.errors import HTTPError
+from ..http.parser import Request, TLSHandshakeReceived
+from ..http.response import error_response
+from ..wsgi.environ import base_environ
+from ..wsgi.gateway import ClientDisconnected, ResponseSummary, Transport, WSGIApplication, WSGIGateway
+from ..wsgi.input import RequestBody
+
+logger = logging.getLogger("django.server")
+
+
+class Backend(Protocol):
+    """A serving strategy: owns the accept loop, connections and concurrency.
+
+    Backends are chosen by name from :data:`devserver.backends.BACKENDS`, or by the dotted
+    path of any class with this shape.
+    """
+
+    name: ClassVar[str]
+    multithread: ClassVar[bool]
+
+    def __init__(self, listener: socket.socket, application: WSGIApplication, config: ServerConfig) -> None: ...
+
+    def serve_forever(self) -> None:
+        """Serve until :meth:`shutdown`; return once in-flight requests are done or cut."""
+
+    def shutdown(self) -> None:
+        """Begin a graceful stop. Safe to call from a signal handler or another thread."""
+
+
+class BaseBackend:
+    """Shared machinery: the gateway, the stop signal, and one request's exchange."""
+
+    name: ClassVar[str] = "base"
+    multithread: ClassVar[bool] = False
+
+    def __init__(self, listener: socket.socket, application: WSGIApplication, config: ServerConfig) -> None:
+        self.listener = listener
+        self.config = config
+        host, port = listener.getsockname()[:2]
+        environ = base_environ(server_name=str(host), server_port=int(port), multithread=self.multithread)
+        self.gateway = WSGIGateway(application, environ)
+        #: Readable once shutdown has begun; never drained, so every poll sees it.
+        self.stop_reader, self._stop_writer = socket.socketpair()
+        self.stop_reader.setblocking(False)
+        self._stop_writer.setblocking(False)
+        self._stopping = threading.Event()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def shutdown(self) -> None:
+        self._stopping.set()
+        try:
+            self._stop_writer.send(b"x")
+        except OSError:
+            pass  # already signalled, or already closed after serving
+
+    def close_stop_signal(self) -> None:
+        self.stop_reader.close()
+        self._stop_writer.close()
+
+    def exchange(
+        self,
+        request: Request,
+        body: RequestBody,
+        transport: Transport,
+        client: tuple[str, int],
+        sock: socket.socket,
+        content_length: int | None = None,
+    ) -> ResponseSummary:
+        """Run the application for one request and log it."""
+        started = time.perf_counter()
+        summary = self.gateway.run(
+            request,
+            body,
+            transport,
+            client,
+            keep_alive=request.keep_alive and not self.stopping,
+            content_length=content_length,
+        )
+        log_request(request.request_line, summary.status, summary.body_bytes, time.perf_counter() - started, sock)
+        return summary
+
+    @staticmethod
+    def refuse(transport: Transport, error: HTTPError, sock: socket.socket, request_line: str = "-") -> None:
+        """Answer a protocol error; the caller closes the connection afterwards."""
+        if isinstance(error, TLSHandshakeReceived):
+            log_https_attempt(sock)
+            return
+        response = error_response(error.status, error.detail)
+        try:
+            transport.send(response)
+        except ClientDisconnected:
+            return
+        log_request(request_line, error.status.value, 0, 0.0, sock)

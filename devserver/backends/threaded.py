@@ -1,0 +1,224 @@
+"""A thread per connection, as runserver does, with a bound and a graceful drain."""
+
+from __future__ import annotations
+
+import logging
+import selectors
+import socket
+import threading
+import time
+from typing import ClassVar, Final
+
+from ..conf import ServerConfig
+from ..http.connection import CLOSED, HTTPConnection
+from ..http.errors import HTTPError, RequestTimeout, ServiceUnavailable
+from ..http.parser import MESSAGE_END, BodyChunk, Request
+from ..wsgi.gateway import ClientDisconnected, WSGIApplication
+from ..wsgi.input import BodySpool, RequestBody
+from .base import BaseBackend
+from .readiness import wait_readable
+from .transport import SocketTransport
+
+logger = logging.getLogger("django.server")
+
+RECV_SIZE: Final = 64 * 1024
+#: A body the application left unread is read and dropped up to this size; past it, close.
+MAX_DRAIN: Final = 1024 * 1024
+_JOIN_TIMEOUT: Final = 1.0
+
+
+class ThreadedBackend(BaseBackend):
+    """Accepts on one thread and serves each connection on a daemon thread of its own."""
+
+    name: ClassVar[str] = "threaded"
+    multithread: ClassVar[bool] = True
+
+    def __init__(self, listener: socket.socket, application: WSGIApplication, config: ServerConfig) -> None:
+        super().__init__(listener, application, config)
+        self._workers: set[ConnectionWorker] = set()
+        self._workers_changed = threading.Condition()
+
+    def serve_forever(self) -> None:
+        self.listener.setblocking(False)
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.listener, selectors.EVENT_READ)
+            selector.register(self.stop_reader, selectors.EVENT_READ)
+            while not self.stopping:
+                for key, _ in selector.select():
+                    if key.fileobj is self.listener:
+                        self._accept()
+        self.listener.close()
+        self._drain()
+        self.close_stop_signal()
+
+    def _accept(self) -> None:
+        while not self.stopping:
+            try:
+                sock, address = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:  # e.g. EMFILE: keep serving the connections we have
+                logger.error("Cannot accept a connection: %s", error)
+                return
+            sock.setblocking(True)
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._workers_changed:
+                if len(self._workers) >= self.config.max_connections:
+                    full = True
+                else:
+                    full = False
+                    worker = ConnectionWorker(self, sock, address)
+                    self._workers.add(worker)
+            if full:
+                threading.Thread(target=self._refuse_overload, args=(sock,), daemon=True).start()
+            else:
+                threading.Thread(target=worker.run, name=f"devserver {address[0]}:{address[1]}", daemon=True).start()
+
+    def _refuse_overload(self, sock: socket.socket) -> None:
+        """Past the connection bound: read what the client sent, then answer 503."""
+        with sock:
+            sock.settimeout(1.0)
+            try:
+                sock.recv(RECV_SIZE)
+            except OSError:
+                pass
+            error = ServiceUnavailable(f"Too many connections (the limit is {self.config.max_connections}).")
+            self.refuse(SocketTransport(sock), error, sock)
+
+    def worker_done(self, worker: ConnectionWorker) -> None:
+        with self._workers_changed:
+            self._workers.discard(worker)
+            self._workers_changed.notify_all()
+
+    def _drain(self) -> None:
+        """Idle connections see the stop signal and close; busy ones get until the deadline."""
+        deadline = time.monotonic() + self.config.shutdown_timeout
+        with self._workers_changed:
+            while self._workers and (remaining := deadline - time.monotonic()) > 0:
+                self._workers_changed.wait(remaining)
+            leftover = list(self._workers)
+        for worker in leftover:
+            worker.abort()
+        for worker in leftover:
+            worker.join(_JOIN_TIMEOUT)
+
+
+class ConnectionWorker:
+    """One connection's request loop, with blocking reads bounded by timeouts."""
+
+    def __init__(self, backend: ThreadedBackend, sock: socket.socket, address: tuple[str, int]) -> None:
+        self.backend = backend
+        self.sock = sock
+        self.client = (str(address[0]), int(address[1]))
+        self.connection = HTTPConnection()
+        self.transport = SocketTransport(sock)
+        self._finished = threading.Event()
+        self._idle_wait = (sock, backend.stop_reader)
+
+    def run(self) -> None:
+        try:
+            while (request := self._next_request()) is not None and self._handle(request):
+                pass
+        except (ClientDisconnected, OSError):
+            pass  # the client vanished: this connection ends, the server goes on
+        finally:
+            self.sock.close()
+            self._finished.set()
+            self.backend.worker_done(self)
+
+    def abort(self) -> None:
+        """Cut the connection now (drain deadline passed): blocked reads and writes fail."""
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def join(self, timeout: float) -> None:
+        self._finished.wait(timeout)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _next_request(self) -> Request | None:
+        """Wait for the next request head; None when the connection should close."""
+        connection = self.connection
+        while True:
+            try:
+                event = connection.next_event()
+            except HTTPError as error:
+                self.backend.refuse(self.transport, error, self.sock)
+                return None
+            if isinstance(event, Request):
+                return event
+            if event is CLOSED:
+                return None
+            if connection.idle:
+                if self.backend.stopping or not self._wait_for_first_byte():
+                    return None
+            elif not self._readable(self.backend.config.header_timeout):
+                self.backend.refuse(self.transport, RequestTimeout("Timed out reading the request."), self.sock)
+                return None
+            connection.receive(self.sock.recv(RECV_SIZE))
+
+    def _wait_for_first_byte(self) -> bool:
+        """Idle keep-alive wait: False on timeout, or when shutdown begins first."""
+        return self.sock.fileno() in wait_readable(self._idle_wait, self.backend.config.keep_alive_timeout)
+
+    def _readable(self, timeout: float) -> bool:
+        return bool(wait_readable((self.sock,), timeout))
+
+    def _pull_body(self) -> bytes:
+        """The next piece of the current body, reading the socket as the application asks."""
+        connection = self.connection
+        while True:
+            try:
+                event = connection.next_event()
+            except HTTPError as error:
+                raise ClientDisconnected(f"Malformed request body: {error.detail}") from error
+            if isinstance(event, BodyChunk):
+                return event.data
+            if event is MESSAGE_END:
+                return b""
+            if event is CLOSED or isinstance(event, Request):
+                raise ClientDisconnected("The client closed the connection before sending the whole body.")
+            interim = connection.take_continue()
+            if interim:
+                self.transport.send(interim)
+            if not self._readable(self.backend.config.header_timeout):
+                raise ClientDisconnected("Timed out reading the request body.")
+            connection.receive(self.sock.recv(RECV_SIZE))
+
+    # -- one request ---------------------------------------------------------------------
+
+    def _handle(self, request: Request) -> bool:
+        """Serve one request; True if the connection can carry another."""
+        spool: BodySpool | None = None
+        content_length = request.content_length
+        try:
+            if request.chunked:
+                spool = BodySpool()
+                try:
+                    while piece := self._pull_body():
+                        spool.write(piece)
+                except ClientDisconnected as error:
+                    if isinstance(error.__cause__, HTTPError):
+                        self.backend.refuse(self.transport, error.__cause__, self.sock, request.request_line)
+                    return False
+                body = spool.reader()
+                content_length = spool.size
+            elif request.has_body:
+                body = RequestBody(self._pull_body)
+            else:
+                body = RequestBody()
+            summary = self.backend.exchange(request, body, self.transport, self.client, self.sock, content_length)
+        finally:
+            if spool is not None:
+                spool.close()
+        if not summary.keep_alive or not self.connection.reusable:
+            return False
+        if not self.connection.body_complete:
+            unread = (request.content_length or 0) - body.bytes_read
+            if unread > MAX_DRAIN:
+                return False
+            body.drain()
+        return True

@@ -1,0 +1,246 @@
+"""Request parsing on httptools (llhttp): bytes in, request events out.
+
+llhttp is strict and C-fast (~2 µs a request); this module adds what it leaves to its
+caller: size limits, the version and transfer-coding rules, and errors that carry the
+HTTP status the client should get.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Final, NoReturn
+
+import httptools
+
+from .errors import (
+    BadRequest,
+    HTTPError,
+    HTTPVersionNotSupported,
+    NotImplementedByServer,
+    RequestHeaderFieldsTooLarge,
+    URITooLong,
+)
+from .limits import Limits
+
+_TOKEN_CHARS: Final = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_TLS_HANDSHAKE: Final = b"\x16\x03"
+
+
+class TLSHandshakeReceived(BadRequest):
+    """Someone spoke HTTPS to a plain-HTTP server; runserver logs this case specially too."""
+
+
+@dataclass(slots=True)
+class Request:
+    """A request head; its body, if any, follows as :class:`BodyChunk` events."""
+
+    method: str
+    target: bytes
+    path: bytes
+    query: bytes
+    http_version: str
+    headers: list[tuple[bytes, bytes]]
+    keep_alive: bool
+    expects_continue: bool
+    chunked: bool
+    content_length: int | None
+
+    @property
+    def has_body(self) -> bool:
+        return self.chunked or bool(self.content_length)
+
+    @property
+    def request_line(self) -> str:
+        return f"{self.method} {self.target.decode('latin-1')} HTTP/{self.http_version}"
+
+
+@dataclass(slots=True)
+class BodyChunk:
+    data: bytes
+
+
+class MessageEnd:
+    """The current request's body is complete."""
+
+    __slots__ = ()
+
+
+MESSAGE_END: Final = MessageEnd()
+
+Event = Request | BodyChunk | MessageEnd
+
+
+class RequestParser:
+    """Feeds bytes to llhttp and queues :data:`Event` values; raises :class:`HTTPError`."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self._limits = limits or Limits()
+        self._parser = httptools.HttpRequestParser(self)
+        self._events: deque[Event] = deque()
+        self._url = bytearray()
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._header_bytes = 0
+        self._in_head = False
+        self._in_body = False
+        self._head_bytes_fed = 0
+        self._callback_error: HTTPError | None = None
+        self.upgraded = False
+
+    # -- public -------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        """Parse ``data``; events become available from :meth:`next_event`."""
+        if self.upgraded:
+            return  # llhttp stops after an upgrade request; the connection closes after it
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserCallbackError:
+            error, self._callback_error = self._callback_error, None
+            raise error or BadRequest("Malformed request") from None
+        except httptools.HttpParserUpgrade:
+            self.upgraded = True
+        except httptools.HttpParserInvalidMethodError:
+            raise self._method_error(data) from None
+        except httptools.HttpParserError as exc:
+            raise _classify(str(exc)) from None
+        if self._in_head:
+            self._head_bytes_fed += len(data)
+            if self._head_bytes_fed > self._limits.max_request_line + self._limits.max_header_block:
+                raise RequestHeaderFieldsTooLarge("Request header block too large")
+
+    def next_event(self) -> Event | None:
+        return self._events.popleft() if self._events else None
+
+    @property
+    def has_events(self) -> bool:
+        return bool(self._events)
+
+    @property
+    def in_message(self) -> bool:
+        """True between the first byte of a request and the end of its body."""
+        return self._in_head or self._in_body
+
+    # -- llhttp callbacks -----------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._in_head = True
+        self._head_bytes_fed = 0
+        self._url.clear()
+        self._headers = []
+        self._header_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        if len(self._url) > self._limits.max_request_line:
+            self._fail(URITooLong("Request line too long"))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name, value))
+        self._header_bytes += len(name) + len(value) + 4
+        if len(self._headers) > self._limits.max_header_fields:
+            self._fail(RequestHeaderFieldsTooLarge("Too many header fields"))
+        if self._header_bytes > self._limits.max_header_block:
+            self._fail(RequestHeaderFieldsTooLarge("Request header block too large"))
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        try:
+            request = self._build_request()
+        except HTTPError as error:
+            self._fail(error)
+        self._events.append(request)
+        self._in_body = request.has_body
+
+    def on_body(self, body: bytes) -> None:
+        self._events.append(BodyChunk(body))
+
+    def on_message_complete(self) -> None:
+        """Ends a body; a request without one yields no MessageEnd."""
+        if self._in_body:
+            self._in_body = False
+            self._events.append(MESSAGE_END)
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _fail(self, error: HTTPError) -> NoReturn:
+        self._callback_error = error
+        raise error
+
+    def _build_request(self) -> Request:
+        parser = self._parser
+        version = parser.get_http_version()
+        if version not in ("1.1", "1.0"):
+            raise HTTPVersionNotSupported(f"HTTP/{version} is not supported")
+        method = parser.get_method().decode("ascii")
+        if method == "CONNECT":
+            raise NotImplementedByServer("CONNECT is not supported")
+        target = bytes(self._url)
+        path, query = _split_target(target)
+        content_length: int | None = None
+        transfer_codings: list[bytes] = []
+        expects_continue = False
+        for name, value in self._headers:
+            lowered = name.lower()
+            if lowered == b"content-length":
+                content_length = int(value)  # llhttp has validated digits and duplicates
+            elif lowered == b"transfer-encoding":
+                transfer_codings.extend(c.strip().lower() for c in value.split(b","))
+            elif lowered == b"expect" and value.strip().lower() == b"100-continue":
+                expects_continue = version == "1.1"
+        chunked = _check_transfer_codings(transfer_codings)
+        return Request(
+            method=method,
+            target=target,
+            path=path,
+            query=query,
+            http_version=version,
+            headers=self._headers,
+            keep_alive=parser.should_keep_alive() and not parser.should_upgrade(),
+            expects_continue=expects_continue,
+            chunked=chunked,
+            content_length=content_length,
+        )
+
+    @staticmethod
+    def _method_error(data: bytes) -> HTTPError:
+        if data.startswith(_TLS_HANDSHAKE):
+            return TLSHandshakeReceived("TLS handshake on a plain-HTTP port")
+        token = data.split(b" ", 1)[0]
+        if token and len(token) < 32 and all(c in _TOKEN_CHARS for c in token):
+            return NotImplementedByServer(f"Unsupported method ({token.decode('ascii')!r})")
+        return BadRequest("Malformed request line")
+
+
+def _split_target(target: bytes) -> tuple[bytes, bytes]:
+    """Origin-form (``/p?q``), absolute-form (``http://h/p?q``) or ``*``."""
+    if target.startswith(b"/"):
+        path, _, query = target.partition(b"?")
+        return path, query.partition(b"#")[0]
+    if target == b"*":
+        return target, b""
+    if b"://" in target:
+        try:
+            url = httptools.parse_url(target)
+        except httptools.HttpParserInvalidURLError:
+            raise BadRequest("Malformed request target") from None
+        return url.path or b"/", url.query or b""
+    raise BadRequest("Malformed request target")
+
+
+def _check_transfer_codings(codings: list[bytes]) -> bool:
+    """Return whether the body is chunked; only ``chunked`` alone is understood."""
+    if not codings:
+        return False
+    unknown = [c for c in codings if c != b"chunked"]
+    if unknown:
+        raise NotImplementedByServer(f"Unsupported transfer coding ({unknown[0].decode('latin-1')!r})")
+    if len(codings) > 1:
+        raise BadRequest("chunked applied more than once")
+    return True
+
+
+def _classify(message: str) -> HTTPError:
+    if "HTTP version" in message:
+        return HTTPVersionNotSupported(message)
+    return BadRequest(message)

@@ -1,0 +1,124 @@
+"""Response framing without I/O: the head as one bytes object, the body framed by
+Content-Length, chunked coding, or connection close.
+"""
+
+from __future__ import annotations
+
+import time
+from email.utils import formatdate
+from enum import Enum
+from http import HTTPStatus
+from typing import Final
+
+from .. import __version__
+
+SERVER_HEADER: Final = f"devserver/{__version__}"
+LAST_CHUNK: Final = b"0\r\n\r\n"
+_NO_BODY_STATUSES: Final = frozenset({204, 304})
+
+
+class DateHeader:
+    """``Date`` formatted once a second, not once a request."""
+
+    __slots__ = ("_second", "_value")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._value = ""
+
+    def value(self) -> str:
+        now = int(time.time())
+        if now != self._second:
+            self._value = formatdate(now, usegmt=True)
+            self._second = now
+        return self._value
+
+
+DATE: Final = DateHeader()
+
+
+class Framing(Enum):
+    CONTENT_LENGTH = "content-length"
+    CHUNKED = "chunked"
+    CLOSE = "close"
+    NO_BODY = "no-body"
+
+
+class ResponseFramer:
+    """Decides how one response is delimited and encodes its head and body."""
+
+    __slots__ = ("framing", "keep_alive", "_http11", "_head_only")
+
+    def __init__(self, *, method: str, http_version: str, keep_alive: bool) -> None:
+        self._http11 = http_version == "1.1"
+        self._head_only = method == "HEAD"
+        self.keep_alive = keep_alive
+        self.framing = Framing.CLOSE
+
+    @property
+    def sends_body(self) -> bool:
+        return self.framing is not Framing.NO_BODY and not self._head_only
+
+    def head(
+        self,
+        status: str,
+        headers: list[tuple[str, str]],
+        content_length: int | None,
+        *,
+        add_date: bool = True,
+        add_server: bool = True,
+    ) -> bytes:
+        """Return the status line and headers; ``content_length`` is the known body size, if any.
+
+        ``headers`` are the application's, already validated and without hop-by-hop fields;
+        a ``Content-Length`` among them is the caller's to pass as ``content_length`` too.
+        """
+        code = int(status[:3])
+        lines = [f"HTTP/{'1.1' if self._http11 else '1.0'} {status}\r\n"]
+        lines.extend(f"{name}: {value}\r\n" for name, value in headers)
+        if code < 200 or code in _NO_BODY_STATUSES:
+            self.framing = Framing.NO_BODY
+        elif content_length is not None:
+            self.framing = Framing.CONTENT_LENGTH
+            if not any(name.lower() == "content-length" for name, _ in headers):
+                lines.append(f"Content-Length: {content_length}\r\n")
+        elif self._http11:
+            self.framing = Framing.CHUNKED
+            lines.append("Transfer-Encoding: chunked\r\n")
+        else:
+            self.framing = Framing.CLOSE
+            self.keep_alive = False
+        if self.keep_alive:
+            if not self._http11:
+                lines.append("Connection: keep-alive\r\n")
+        else:
+            lines.append("Connection: close\r\n")
+        if add_date:
+            lines.append(f"Date: {DATE.value()}\r\n")
+        if add_server:
+            lines.append(f"Server: {SERVER_HEADER}\r\n")
+        lines.append("\r\n")
+        return "".join(lines).encode("latin-1")
+
+    def body(self, data: bytes) -> bytes:
+        """Frame one piece of the body for the wire (``b""`` when nothing is to be sent)."""
+        if not data or not self.sends_body:
+            return b""
+        if self.framing is Framing.CHUNKED:
+            return b"%x\r\n%b\r\n" % (len(data), data)
+        return data
+
+    def end(self) -> bytes:
+        return LAST_CHUNK if self.framing is Framing.CHUNKED and self.sends_body else b""
+
+
+def error_response(status: HTTPStatus, detail: str) -> bytes:
+    """A complete plain-text response for a request the server refuses; it always closes."""
+    body = f"{status.value} {status.phrase}\n\n{detail}\n".encode("latin-1", "replace")
+    return (
+        f"HTTP/1.1 {status.value} {status.phrase}\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n"
+        f"Date: {DATE.value()}\r\nServer: {SERVER_HEADER}\r\n\r\n"
+    ).encode("latin-1") + body

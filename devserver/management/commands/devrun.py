@@ -1,0 +1,144 @@
+"""``manage.py devrun``: runserver's command half, with devserver's server half.
+
+It subclasses Django's ``runserver`` command and keeps its hook names (``get_handler``,
+``inner_run``, ``on_bind``, ``default_addr``, ``default_port``, ``default_addr_ipv6``), so
+code written against runserver can subclass it.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from argparse import ArgumentParser
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.core.management.commands.runserver import Command as RunserverCommand
+from django.db import connections
+from django.utils import autoreload
+
+from ...application import load_application, with_static_files
+from ...backends import DEFAULT_BACKEND, resolve_backend
+from ...backends.base import Backend
+from ...banner import banner_lines, display_host, production_warning
+from ...conf import ServerConfig, load_config
+from ...errors import EXIT_OK, DevserverError
+from ...listener import bind_listener, bound_port, inherited_listener
+from ...options import add_devserver_arguments, add_runserver_arguments, parse_addrport
+from ...wsgi.gateway import WSGIApplication
+
+
+class Command(RunserverCommand):
+    help = "Starts devserver, a faster and sturdier drop-in for runserver, and serves static files."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        add_runserver_arguments(parser)
+        add_devserver_arguments(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not settings.ALLOWED_HOSTS:
+            raise CommandError("You must set settings.ALLOWED_HOSTS if DEBUG is False.")
+        try:
+            self.prepare(**options)
+        except DevserverError as error:
+            raise CommandError(str(error), returncode=error.exit_status) from None
+        self.run(**options)
+
+    def prepare(self, **options: Any) -> None:
+        """Parse ``addrport`` into runserver's attributes and validate everything else."""
+        address = parse_addrport(
+            options["addrport"],
+            use_ipv6=options["use_ipv6"],
+            default_addr=self.default_addr,
+            default_addr_ipv6=self.default_addr_ipv6,
+            default_port=str(self.default_port),
+        )
+        self.addr, self.port = address.addr, address.port
+        self.use_ipv6, self._raw_ipv6 = address.use_ipv6, address.raw_ipv6
+        config = load_config(getattr(settings, "DEVSERVER", None))
+        backend = options.get("backend")
+        if backend is None and not options["use_threading"]:
+            backend = "single"
+        elif backend is not None and not options["use_threading"] and backend != "single":
+            raise CommandError("--nothreading selects the single backend; it cannot be combined with --backend "
+                               f"{backend}.", returncode=2)
+        self.server_config: ServerConfig = config.with_options(
+            backend=backend, shutdown_timeout=options.get("shutdown_timeout")
+        )
+        self.backend_class: type[Backend] = resolve_backend(self.server_config.backend or DEFAULT_BACKEND)
+
+    def run(self, **options: Any) -> None:
+        """Run the server (the watchdog reloader, when enabled, arrives with its own issue)."""
+        self.inner_run(None, **options)
+
+    def get_handler(self, *args: Any, **options: Any) -> WSGIApplication:
+        """The WSGI application, wrapped for static files when runserver would serve them."""
+        return with_static_files(
+            load_application(),
+            use_static_handler=options.get("use_static_handler", True),
+            insecure_serving=options.get("insecure_serving", False),
+        )
+
+    def inner_run(self, *args: Any, **options: Any) -> None:
+        autoreload.raise_last_exception()
+        shutdown_message = options.get("shutdown_message", "")
+        if not options["skip_checks"]:
+            self.stdout.write("Performing system checks...\n\n")
+            self.check(display_num_errors=True)
+        self.check_migrations()
+        for connection in connections.all(initialized_only=True):
+            connection.close()
+        try:
+            handler = self.get_handler(*args, **options)
+            listener = inherited_listener() or bind_listener(self.addr, int(self.port), ipv6=self.use_ipv6)
+        except DevserverError as error:
+            self.stderr.write(f"Error: {error}")
+            sys.exit(error.exit_status)
+        backend = self.backend_class(listener, handler, self.server_config)
+        self.on_bind(bound_port(listener))
+        previous = self._install_signal_handlers(backend)
+        try:
+            backend.serve_forever()
+        finally:
+            for signum, handler_before in previous.items():
+                signal.signal(signum, handler_before)
+        if shutdown_message:
+            self.stdout.write(shutdown_message)
+        sys.exit(EXIT_OK)
+
+    def on_bind(self, server_port: int) -> None:
+        host = display_host(self.addr, raw_ipv6=self._raw_ipv6)
+        lines = banner_lines(
+            django_version=self.get_version(),
+            settings_module=settings.SETTINGS_MODULE,
+            url=f"{self.protocol}://{host}:{server_port}/",
+            backend=self.backend_class.name,
+        )
+        self.stdout.write("\n".join(lines))
+        warning = production_warning()
+        if warning:
+            self.stdout.write(self.style.WARNING(warning))
+        self.stdout.flush()
+
+    def _install_signal_handlers(self, backend: Backend) -> dict[int, Any]:
+        """SIGINT and SIGTERM begin a graceful stop; a second one exits at once."""
+        received: list[int] = []
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            if received:
+                self.stderr.write("Forced exit.")
+                sys.stderr.flush()
+                import os
+
+                os._exit(1)
+            received.append(signum)
+            self.stdout.write("Shutting down (press CONTROL-C again to force)...")
+            self.stdout.flush()
+            backend.shutdown()
+
+        previous = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, on_signal)
+        return previous

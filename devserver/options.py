@@ -1,0 +1,111 @@
+"""Command-line options of ``devrun``: runserver's, plus ours, and the ``addrport`` parser."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from .backends import BACKENDS
+from .errors import ConfigurationError
+
+#: runserver's pattern: ``port``, ``ipv4:port``, ``[ipv6]:port`` or ``fqdn:port``.
+ADDRPORT: Final = re.compile(
+    r"""^(?:
+(?P<addr>
+    (?P<ipv4>\d{1,3}(?:\.\d{1,3}){3}) |
+    (?P<ipv6>\[[a-fA-F0-9:]+\]) |
+    (?P<fqdn>[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*)
+):)?(?P<port>\d+)$""",
+    re.X,
+)
+
+
+def add_runserver_arguments(parser: argparse.ArgumentParser) -> None:
+    """runserver's options (and staticfiles' ``--nostatic``/``--insecure``), same ``dest`` names."""
+    parser.add_argument("addrport", nargs="?", help="Optional port number, or ipaddr:port")
+    parser.add_argument(
+        "--ipv6", "-6", action="store_true", dest="use_ipv6", help="Tells Django to use an IPv6 address."
+    )
+    parser.add_argument(
+        "--nothreading",
+        action="store_false",
+        dest="use_threading",
+        help="Serve one request at a time (the 'single' backend).",
+    )
+    parser.add_argument(
+        "--noreload", action="store_false", dest="use_reloader", help="Tells Django to NOT use the auto-reloader."
+    )
+    if "--skip-checks" not in parser._option_string_actions:  # BaseCommand adds it on some versions
+        parser.add_argument("--skip-checks", action="store_true", help="Skip system checks.")
+    parser.add_argument(
+        "--nostatic",
+        action="store_false",
+        dest="use_static_handler",
+        help="Tells Django to NOT automatically serve static files at STATIC_URL.",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        dest="insecure_serving",
+        help="Allows serving static files even if DEBUG is False.",
+    )
+
+
+def add_devserver_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--backend",
+        metavar="NAME",
+        help=f"Serving backend: {', '.join(BACKENDS)}, or a dotted path (default: DEVSERVER['BACKEND'] or threaded).",
+    )
+    parser.add_argument(
+        "--shutdown-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="How long in-flight requests may run after Ctrl-C or SIGTERM (default: 5).",
+    )
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if seconds < 0 or seconds != seconds:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds, 0 or more")
+    return seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    addr: str
+    port: str
+    use_ipv6: bool
+    raw_ipv6: bool
+
+
+def parse_addrport(addrport: str | None, *, use_ipv6: bool, default_addr: str, default_addr_ipv6: str,
+                   default_port: str) -> Address:
+    """runserver's rules, plus a port range check; raises :class:`ConfigurationError`."""
+    raw_ipv6 = False
+    if not addrport:
+        addr, port = "", default_port
+    else:
+        match = ADDRPORT.match(addrport)
+        if match is None:
+            raise ConfigurationError(f'"{addrport}" is not a valid port number or address:port pair.')
+        addr, _ipv4, ipv6, fqdn, port = match.groups()
+        addr = addr or ""
+        if addr:
+            if ipv6:
+                addr = addr[1:-1]
+                use_ipv6 = raw_ipv6 = True
+            elif use_ipv6 and not fqdn:
+                raise ConfigurationError(f'"{addr}" is not a valid IPv6 address.')
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigurationError(f"{port!r} is not a valid port number (0-65535).")
+    if not addr:
+        addr = default_addr_ipv6 if use_ipv6 else default_addr
+        raw_ipv6 = use_ipv6
+    return Address(addr, port, use_ipv6, raw_ipv6)

@@ -1,0 +1,1 @@
+"""PEP 3333: environ, wsgi.input, and the gateway that runs the application."""

@@ -1,0 +1,73 @@
+"""The WSGI ``environ``: a base prepared once per server, copied and completed per request."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Final
+from urllib.parse import unquote_to_bytes
+
+from ..http.parser import Request
+from ..http.response import SERVER_HEADER
+from .filewrapper import FileWrapper
+
+Environ = dict[str, Any]
+
+_SPECIAL_HEADERS: Final = {b"content-type": "CONTENT_TYPE", b"content-length": "CONTENT_LENGTH"}
+
+
+def base_environ(*, server_name: str, server_port: int, multithread: bool) -> Environ:
+    """The keys that never change between requests on one server."""
+    return {
+        "GATEWAY_INTERFACE": "CGI/1.1",
+        "SERVER_SOFTWARE": SERVER_HEADER,
+        "SERVER_NAME": server_name,
+        "SERVER_PORT": str(server_port),
+        "SCRIPT_NAME": "",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": multithread,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "wsgi.file_wrapper": FileWrapper,
+    }
+
+
+def request_environ(
+    base: Environ, request: Request, client: tuple[str, int], body: Any, content_length: int | None
+) -> Environ:
+    """Complete a copy of ``base`` for one request.
+
+    Header names containing ``_`` are dropped, as runserver does, so ``X_Forwarded`` cannot
+    spoof ``X-Forwarded`` (both map to the same key). Repeated headers are comma-joined
+    (cookies with ``; ``, as RFC 6265 asks).
+    """
+    environ = base.copy()
+    path = request.path
+    environ["REQUEST_METHOD"] = request.method
+    environ["PATH_INFO"] = (unquote_to_bytes(path) if b"%" in path else path).decode("latin-1")
+    environ["QUERY_STRING"] = request.query.decode("latin-1")
+    environ["SERVER_PROTOCOL"] = f"HTTP/{request.http_version}"
+    environ["REMOTE_ADDR"] = client[0]
+    environ["REMOTE_PORT"] = str(client[1])
+    environ["wsgi.input"] = body
+    for raw_name, raw_value in request.headers:
+        if b"_" in raw_name:
+            continue
+        lowered = raw_name.lower()
+        key = _SPECIAL_HEADERS.get(lowered) or "HTTP_" + lowered.decode("latin-1").upper().replace("-", "_")
+        value = raw_value.decode("latin-1")
+        if key in environ:
+            separator = "; " if key == "HTTP_COOKIE" else ","
+            environ[key] = f"{environ[key]}{separator}{value}"
+        else:
+            environ[key] = value
+    if content_length is not None:
+        environ["CONTENT_LENGTH"] = str(content_length)
+    elif request.chunked:
+        environ.pop("CONTENT_LENGTH", None)
+    environ.setdefault("CONTENT_TYPE", "")
+    environ.setdefault("CONTENT_LENGTH", "")
+    if request.chunked:
+        environ["wsgi.input_terminated"] = True
+    return environ
