@@ -28,7 +28,8 @@ class ServerTime:
         now = int(time.time())
         if now != self._second:
             t = time.localtime(now)
-            self._value = f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon]}/{t.tm_year:04d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+            day = f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon]}/{t.tm_year:04d}"
+            self._value = f"{day} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
             self._second = now
         return self._value
 

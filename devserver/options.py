@@ -72,7 +72,7 @@ def _seconds(value: str) -> float:
         seconds = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
-    if seconds < 0 or seconds != seconds:
+    if not 0 <= seconds < float("inf"):
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds, 0 or more")
     return seconds
 
@@ -85,8 +85,9 @@ class Address:
     raw_ipv6: bool
 
 
-def parse_addrport(addrport: str | None, *, use_ipv6: bool, default_addr: str, default_addr_ipv6: str,
-                   default_port: str) -> Address:
+def parse_addrport(
+    addrport: str | None, *, use_ipv6: bool, default_addr: str, default_addr_ipv6: str, default_port: str
+) -> Address:
     """runserver's rules, plus a port range check; raises :class:`ConfigurationError`."""
     raw_ipv6 = False
     if not addrport:

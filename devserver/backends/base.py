@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -63,10 +64,8 @@ class BaseBackend:
 
     def shutdown(self) -> None:
         self._stopping.set()
-        try:
+        with contextlib.suppress(OSError):  # already signalled, or already closed after serving
             self._stop_writer.send(b"x")
-        except OSError:
-            pass  # already signalled, or already closed after serving
 
     def close_stop_signal(self) -> None:
         self.stop_reader.close()
@@ -79,6 +78,7 @@ class BaseBackend:
         transport: Transport,
         client: tuple[str, int],
         sock: socket.socket,
+        *,
         content_length: int | None = None,
     ) -> ResponseSummary:
         """Run the application for one request and log it."""

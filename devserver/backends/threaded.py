@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import selectors
 import socket
@@ -79,10 +80,8 @@ class ThreadedBackend(BaseBackend):
         """Past the connection bound: read what the client sent, then answer 503."""
         with sock:
             sock.settimeout(1.0)
-            try:
+            with contextlib.suppress(OSError):
                 sock.recv(RECV_SIZE)
-            except OSError:
-                pass
             error = ServiceUnavailable(f"Too many connections (the limit is {self.config.max_connections}).")
             self.refuse(SocketTransport(sock), error, sock)
 
@@ -129,10 +128,8 @@ class ConnectionWorker:
 
     def abort(self) -> None:
         """Cut the connection now (drain deadline passed): blocked reads and writes fail."""
-        try:
+        with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def join(self, timeout: float) -> None:
         self._finished.wait(timeout)
@@ -210,7 +207,9 @@ class ConnectionWorker:
                 body = RequestBody(self._pull_body)
             else:
                 body = RequestBody()
-            summary = self.backend.exchange(request, body, self.transport, self.client, self.sock, content_length)
+            summary = self.backend.exchange(
+                request, body, self.transport, self.client, self.sock, content_length=content_length
+            )
         finally:
             if spool is not None:
                 spool.close()

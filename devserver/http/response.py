@@ -47,7 +47,7 @@ class Framing(Enum):
 class ResponseFramer:
     """Decides how one response is delimited and encodes its head and body."""
 
-    __slots__ = ("framing", "keep_alive", "_http11", "_head_only")
+    __slots__ = ("_head_only", "_http11", "framing", "keep_alive")
 
     def __init__(self, *, method: str, http_version: str, keep_alive: bool) -> None:
         self._http11 = http_version == "1.1"

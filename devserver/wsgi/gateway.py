@@ -6,6 +6,7 @@ Backends differ only in how they schedule connections; every one of them calls
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat
@@ -81,9 +82,7 @@ class ResponseWriter:
     def __init__(self, request: Request, transport: Transport, *, keep_alive: bool) -> None:
         self._request = request
         self._transport = transport
-        self._framer = ResponseFramer(
-            method=request.method, http_version=request.http_version, keep_alive=keep_alive
-        )
+        self._framer = ResponseFramer(method=request.method, http_version=request.http_version, keep_alive=keep_alive)
         self._start: ResponseStart | None = None
         self._head_sent = False
         self._length_hint: int | None = None
@@ -222,7 +221,5 @@ class ResponseWriter:
             return
         self._status = 500
         self._head_sent = True
-        try:
+        with contextlib.suppress(ClientDisconnected):
             self._transport.send(error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "See the server log."))
-        except ClientDisconnected:
-            pass

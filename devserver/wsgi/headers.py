@@ -36,7 +36,7 @@ class ResponseStart:
 
 def validate_start(status: Any, headers: Any) -> ResponseStart:
     """Return the response start, or raise :class:`InvalidResponseError` naming the problem."""
-    if type(status) is not str or not _STATUS.fullmatch(status) or not status.isascii() and not _latin1(status):
+    if type(status) is not str or not _STATUS.fullmatch(status) or not _latin1(status):
         raise InvalidResponseError(f"Invalid status {status!r} from application")
     if type(headers) is not list:
         raise InvalidResponseError(f"Headers must be a list, not {type(headers).__name__}")

@@ -21,7 +21,7 @@ def no_body() -> bytes:
 class RequestBody:
     """Reads pull pieces from a source lazily, so a body the app never reads is never received."""
 
-    __slots__ = ("_source", "_buffer", "_done", "bytes_read")
+    __slots__ = ("_buffer", "_done", "_source", "bytes_read")
 
     def __init__(self, source: BodySource = no_body) -> None:
         self._source = source
@@ -96,7 +96,7 @@ class BodySpool:
     """
 
     def __init__(self) -> None:
-        self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_LIMIT)
+        self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_LIMIT)  # noqa: SIM115 (closed by close())
         self.size = 0
 
     def write(self, data: bytes) -> None:

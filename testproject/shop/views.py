@@ -81,9 +81,7 @@ def upload(request: HttpRequest) -> HttpResponse:
             note = form.save()
             uploaded = request.FILES.get("attachment")
             size = uploaded.size if uploaded is not None else 0
-            return HttpResponse(
-                f"saved: {note.title}\nsize: {size}\n", content_type="text/plain"
-            )
+            return HttpResponse(f"saved: {note.title}\nsize: {size}\n", content_type="text/plain")
         return render(request, "shop/upload.html", {"form": form}, status=400)
     return render(request, "shop/upload.html", {"form": NoteForm()})
 
@@ -102,9 +100,7 @@ def error(request: HttpRequest) -> HttpResponse:
 
 def download(request: HttpRequest) -> FileResponse:
     """Serve a ~200 KB file as an attachment (FileResponse / wsgi.file_wrapper)."""
-    return FileResponse(
-        SAMPLE_FILE.open("rb"), as_attachment=True, filename="sample.txt"
-    )
+    return FileResponse(SAMPLE_FILE.open("rb"), as_attachment=True, filename="sample.txt")
 
 
 def events(request: HttpRequest) -> StreamingHttpResponse:

@@ -26,11 +26,7 @@ SECRET_KEY = "django-insecure-testproject-not-for-production-0123456789abcdef"
 
 DEBUG = os.environ.get("TESTPROJECT_DEBUG", "1") == "1"
 
-ALLOWED_HOSTS = [
-    host.strip()
-    for host in os.environ.get("TESTPROJECT_ALLOWED_HOSTS", "").split(",")
-    if host.strip()
-]
+ALLOWED_HOSTS = [host.strip() for host in os.environ.get("TESTPROJECT_ALLOWED_HOSTS", "").split(",") if host.strip()]
 
 DEVSERVER: dict[str, Any] = json.loads(os.environ.get("TESTPROJECT_DEVSERVER", "{}"))
 
@@ -78,9 +74,7 @@ WSGI_APPLICATION = "testproject.wsgi.application"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": Path(
-            os.environ.get("TESTPROJECT_DB", BASE_DIR / "db.sqlite3")
-        ).resolve(),
+        "NAME": Path(os.environ.get("TESTPROJECT_DB", BASE_DIR / "db.sqlite3")).resolve(),
     }
 }
 
@@ -95,8 +89,6 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 MEDIA_URL = "media/"
-MEDIA_ROOT = Path(
-    os.environ.get("TESTPROJECT_MEDIA_ROOT", BASE_DIR / "media")
-).resolve()
+MEDIA_ROOT = Path(os.environ.get("TESTPROJECT_MEDIA_ROOT", BASE_DIR / "media")).resolve()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

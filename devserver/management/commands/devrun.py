@@ -7,6 +7,7 @@ code written against runserver can subclass it.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from argparse import ArgumentParser
@@ -62,8 +63,10 @@ class Command(RunserverCommand):
         if backend is None and not options["use_threading"]:
             backend = "single"
         elif backend is not None and not options["use_threading"] and backend != "single":
-            raise CommandError("--nothreading selects the single backend; it cannot be combined with --backend "
-                               f"{backend}.", returncode=2)
+            raise CommandError(
+                f"--nothreading selects the single backend; it cannot be combined with --backend {backend}.",
+                returncode=2,
+            )
         self.server_config: ServerConfig = config.with_options(
             backend=backend, shutdown_timeout=options.get("shutdown_timeout")
         )
@@ -73,7 +76,7 @@ class Command(RunserverCommand):
         """Run the server (the watchdog reloader, when enabled, arrives with its own issue)."""
         self.inner_run(None, **options)
 
-    def get_handler(self, *args: Any, **options: Any) -> WSGIApplication:
+    def get_handler(self, *args: Any, **options: Any) -> WSGIApplication:  # type: ignore[override]  # any WSGI app
         """The WSGI application, wrapped for static files when runserver would serve them."""
         return with_static_files(
             load_application(),
@@ -130,15 +133,13 @@ class Command(RunserverCommand):
             if received:
                 self.stderr.write("Forced exit.")
                 sys.stderr.flush()
-                import os
-
                 os._exit(1)
             received.append(signum)
             self.stdout.write("Shutting down (press CONTROL-C again to force)...")
             self.stdout.flush()
             backend.shutdown()
 
-        previous = {}
+        previous: dict[int, Any] = {}
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, on_signal)
         return previous

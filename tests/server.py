@@ -1,0 +1,136 @@
+"""Start the real ``devrun`` command in a subprocess and find its URL in the banner."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MANAGE = REPO / "testproject" / "manage.py"
+URL_LINE = re.compile(r"Starting development server at (http://(\[[^\]]+\]|[^:/]+):(\d+)/)")
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 20.0
+
+
+class ServerFailed(AssertionError):
+    pass
+
+
+class DevrunProcess:
+    """A ``manage.py devrun`` subprocess whose output is collected line by line."""
+
+    def __init__(self, args: Sequence[str], env: dict[str, str], cwd: Path = REPO) -> None:
+        self.args = [sys.executable, "-u", str(MANAGE), "devrun", *args]
+        self.process = subprocess.Popen(
+            self.args,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.url = ""
+        self.host = ""
+        self.port = 0
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    def output(self) -> str:
+        with self._changed:
+            return "\n".join(self.lines)
+
+    def wait_for_line(self, predicate: Callable[[str], bool], timeout: float = START_TIMEOUT, start: int = 0) -> str:
+        """The first output line (from index ``start``) matching ``predicate``, within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for line in self.lines[start:]:
+                    if predicate(line):
+                        return line
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or (self.process.poll() is not None and not self._reader.is_alive()):
+                    raise ServerFailed(f"no matching line within {timeout}s; output:\n{self.output_unlocked()}")
+                self._changed.wait(min(remaining, 0.1))
+
+    def output_unlocked(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> DevrunProcess:
+        line = self.wait_for_line(lambda text: URL_LINE.search(text) is not None, timeout)
+        match = URL_LINE.search(line)
+        assert match is not None
+        self.url, host, port = match.group(1), match.group(2), match.group(3)
+        self.host = host.strip("[]")
+        self.port = int(port)
+        return self
+
+    def signal(self, signum: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+
+    def wait(self, timeout: float = STOP_TIMEOUT) -> int:
+        try:
+            code = self.process.wait(timeout)
+        finally:
+            self._reader.join(timeout)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        return code
+
+    def stop(self) -> int:
+        """SIGTERM, then wait; kill if it does not stop in time (and fail)."""
+        self.signal(signal.SIGTERM)
+        try:
+            return self.wait()
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.wait()
+            raise ServerFailed(f"server did not stop on SIGTERM; output:\n{self.output()}") from None
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("RUN_MAIN", None)
+    env["DJANGO_SETTINGS_MODULE"] = "testproject.settings"
+    env["DJANGO_RUNSERVER_HIDE_WARNING"] = "true"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def run_devrun(args: Sequence[str], env: dict[str, str], timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """Run devrun to completion (for commands expected to exit, e.g. on a bad option)."""
+    return subprocess.run(
+        [sys.executable, str(MANAGE), "devrun", *args],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
