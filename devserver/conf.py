@@ -17,6 +17,7 @@ class ServerConfig:
     max_connections: int = 1000
     keep_alive_timeout: float = 5.0
     header_timeout: float = 10.0
+    send_timeout: float = 10.0
     shutdown_timeout: float = 5.0
 
     def with_options(self, **overrides: Any) -> ServerConfig:
@@ -54,6 +55,7 @@ SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "MAX_CONNECTIONS": ("max_connections", _positive_int),
     "KEEP_ALIVE_TIMEOUT": ("keep_alive_timeout", _positive_number),
     "HEADER_TIMEOUT": ("header_timeout", _positive_number),
+    "SEND_TIMEOUT": ("send_timeout", _positive_number),
     "SHUTDOWN_TIMEOUT": ("shutdown_timeout", _non_negative_number),
 }
 

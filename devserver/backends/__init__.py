@@ -11,6 +11,7 @@ from .base import Backend
 
 BACKENDS: Final[dict[str, str]] = {
     "threaded": "devserver.backends.threaded.ThreadedBackend",
+    "single": "devserver.backends.single.SingleBackend",
 }
 DEFAULT_BACKEND: Final = "threaded"
 

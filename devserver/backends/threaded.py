@@ -61,7 +61,7 @@ class ThreadedBackend(BaseBackend):
             except OSError as error:  # e.g. EMFILE: keep serving the connections we have
                 logger.error("Cannot accept a connection: %s", error)
                 return
-            sock.setblocking(True)
+            sock.settimeout(self.config.send_timeout)  # reads wait in wait_readable(); this bounds writes
             if sock.family in (socket.AF_INET, socket.AF_INET6):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._workers_changed:

@@ -1,0 +1,265 @@
+"""One request at a time on a ``selectors`` loop: what ``--nothreading`` promises, without the hang.
+
+runserver's ``--nothreading`` blocks reading whichever connection it accepted first, so an idle
+browser preconnect freezes the whole server. Here sockets are read only when ready, a request
+runs only once its head and body have fully arrived, and every connection has a deadline.
+The application always runs on this one thread, so ``breakpoint()`` and non-thread-safe code
+behave.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+from typing import ClassVar, Final
+
+from ..conf import ServerConfig
+from ..http.connection import CLOSED, NEED_DATA, HTTPConnection
+from ..http.errors import HTTPError, RequestTimeout, ServiceUnavailable
+from ..http.parser import MESSAGE_END, BodyChunk, Request
+from ..wsgi.gateway import WSGIApplication
+from ..wsgi.input import BodySpool, RequestBody
+from .base import BaseBackend
+from .transport import SocketTransport
+
+logger = logging.getLogger("django.server")
+
+RECV_SIZE: Final = 64 * 1024
+#: How often deadlines are checked; the precision of every timeout in this backend.
+SWEEP_INTERVAL: Final = 0.25
+
+
+class PendingConnection:
+    """A connection as the loop sees it: bytes parsed so far and the request being received."""
+
+    __slots__ = ("body", "client", "deadline", "http", "request", "sock", "transport")
+
+    def __init__(self, sock: socket.socket, client: tuple[str, int], deadline: float) -> None:
+        self.sock = sock
+        self.client = client
+        self.http = HTTPConnection()
+        self.transport = SocketTransport(sock)
+        self.request: Request | None = None
+        self.body: BodySpool | None = None
+        self.deadline = deadline
+
+    def discard_request(self) -> None:
+        if self.body is not None:
+            self.body.close()
+        self.request = None
+        self.body = None
+
+
+class SingleBackend(BaseBackend):
+    """Serves every connection from one thread; the application sees ``wsgi.multithread`` False."""
+
+    name: ClassVar[str] = "single"
+    multithread: ClassVar[bool] = False
+
+    def __init__(self, listener: socket.socket, application: WSGIApplication, config: ServerConfig) -> None:
+        super().__init__(listener, application, config)
+        self._selector = selectors.DefaultSelector()
+        self._connections: dict[socket.socket, PendingConnection] = {}
+        self._ready: deque[PendingConnection] = deque()
+        self._in_flight: socket.socket | None = None
+        self._abort_timer: threading.Timer | None = None
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def serve_forever(self) -> None:
+        self.listener.setblocking(False)
+        self._selector.register(self.listener, selectors.EVENT_READ)
+        self._selector.register(self.stop_reader, selectors.EVENT_READ)
+        next_sweep = time.monotonic() + SWEEP_INTERVAL
+        try:
+            while not self.stopping:
+                self.step(0.0 if self._ready else SWEEP_INTERVAL)
+                now = time.monotonic()
+                if now >= next_sweep:
+                    self._expire(now)
+                    next_sweep = now + SWEEP_INTERVAL
+            self._drain()
+        finally:
+            self._close_all()
+
+    def step(self, timeout: float) -> None:
+        """Read whatever is ready, then run the application for one complete request."""
+        for key, _ in self._selector.select(timeout):
+            if key.fileobj is self.listener:
+                self._accept()
+            elif isinstance(key.data, PendingConnection):
+                self._receive(key.data)
+        if self._ready:
+            self._serve(self._ready.popleft())
+
+    def _drain(self) -> None:
+        """Requests already fully received are answered (with ``Connection: close``) before exit."""
+        deadline = time.monotonic() + self.config.shutdown_timeout
+        while self._ready and time.monotonic() < deadline:
+            self._serve(self._ready.popleft())
+
+    def shutdown(self) -> None:
+        """Stop after the request in flight; cut it if it outlives the drain deadline."""
+        super().shutdown()
+        if self._abort_timer is None:
+            self._abort_timer = threading.Timer(self.config.shutdown_timeout, self._abort_in_flight)
+            self._abort_timer.daemon = True
+            self._abort_timer.start()
+
+    # -- connections ---------------------------------------------------------------------
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, address = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                logger.error("Cannot accept a connection: %s", error)
+                return
+            sock.setblocking(False)
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if len(self._connections) >= self.config.max_connections:
+                self._refuse_overload(sock)
+                continue
+            connection = PendingConnection(
+                sock, (str(address[0]), int(address[1])), time.monotonic() + self.config.keep_alive_timeout
+            )
+            self._connections[sock] = connection
+            self._selector.register(sock, selectors.EVENT_READ, connection)
+
+    def _refuse_overload(self, sock: socket.socket) -> None:
+        with sock:
+            error = ServiceUnavailable(f"Too many connections (the limit is {self.config.max_connections}).")
+            sock.settimeout(1.0)
+            self.refuse(SocketTransport(sock), error, sock)
+
+    def _receive(self, connection: PendingConnection) -> None:
+        try:
+            data = connection.sock.recv(RECV_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._close(connection)
+            return
+        was_idle = connection.http.idle
+        connection.http.receive(data)
+        if was_idle and data:
+            connection.deadline = time.monotonic() + self.config.header_timeout
+        self._advance(connection)
+
+    def _advance(self, connection: PendingConnection) -> None:
+        """Take parser events until a whole request is in hand (then queue it) or bytes run out."""
+        http = connection.http
+        while True:
+            try:
+                event = http.next_event()
+            except HTTPError as error:
+                line = connection.request.request_line if connection.request else "-"
+                self._refuse(connection, error, line)
+                return
+            if event is NEED_DATA:
+                return
+            if event is CLOSED:
+                self._close(connection)
+                return
+            if isinstance(event, Request):
+                connection.request = event
+                if not event.has_body:
+                    self._queue(connection)
+                    return
+                connection.body = BodySpool()
+                self._send_continue(connection)
+            elif isinstance(event, BodyChunk) and connection.body is not None:
+                connection.body.write(event.data)
+                connection.deadline = time.monotonic() + self.config.header_timeout
+            elif event is MESSAGE_END:
+                self._queue(connection)
+                return
+
+    def _send_continue(self, connection: PendingConnection) -> None:
+        """This backend receives bodies before the application runs, so it invites them at once."""
+        interim = connection.http.take_continue()
+        if interim:
+            with contextlib.suppress(OSError):  # a full buffer just means the client sends anyway
+                connection.sock.send(interim)
+
+    def _queue(self, connection: PendingConnection) -> None:
+        """A complete request: stop reading this socket until it has been answered."""
+        self._selector.unregister(connection.sock)
+        self._ready.append(connection)
+
+    def _serve(self, connection: PendingConnection) -> None:
+        request = connection.request
+        assert request is not None
+        sock = connection.sock
+        sock.settimeout(self.config.send_timeout)  # a slow reader holds the loop this long at most
+        self._in_flight = sock
+        spool = connection.body
+        try:
+            body = spool.reader() if spool is not None else RequestBody()
+            summary = self.exchange(
+                request,
+                body,
+                connection.transport,
+                connection.client,
+                sock,
+                content_length=spool.size if spool is not None else None,
+            )
+        finally:
+            self._in_flight = None
+            connection.discard_request()
+        if not summary.keep_alive or not connection.http.reusable or self.stopping:
+            self._close(connection)
+            return
+        sock.setblocking(False)
+        connection.deadline = time.monotonic() + self.config.keep_alive_timeout
+        self._selector.register(sock, selectors.EVENT_READ, connection)
+        self._advance(connection)  # a pipelined request may already be parsed
+
+    def _refuse(self, connection: PendingConnection, error: HTTPError, request_line: str) -> None:
+        connection.sock.settimeout(1.0)
+        self.refuse(connection.transport, error, connection.sock, request_line)
+        self._close(connection)
+
+    def _expire(self, now: float) -> None:
+        for connection in [c for c in self._connections.values() if c.deadline <= now]:
+            if connection in self._ready:
+                continue
+            if connection.http.idle:
+                self._close(connection)
+            else:
+                line = connection.request.request_line if connection.request else "-"
+                self._refuse(connection, RequestTimeout("Timed out reading the request."), line)
+
+    def _close(self, connection: PendingConnection) -> None:
+        sock = connection.sock
+        if self._connections.pop(sock, None) is None:
+            return
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(sock)
+        connection.discard_request()
+        sock.close()
+
+    def _close_all(self) -> None:
+        if self._abort_timer is not None:
+            self._abort_timer.cancel()
+        for connection in list(self._connections.values()):
+            self._close(connection)
+        self._ready.clear()
+        self._selector.close()
+        self.listener.close()
+        self.close_stop_signal()
+
+    def _abort_in_flight(self) -> None:
+        """Drain deadline passed with a request still running (an endless stream): cut it."""
+        sock = self._in_flight
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
