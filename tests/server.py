@@ -26,13 +26,15 @@ class ServerFailed(AssertionError):
 class DevrunProcess:
     """A ``manage.py devrun`` subprocess whose output is collected line by line."""
 
-    def __init__(self, args: Sequence[str], env: dict[str, str], cwd: Path = REPO) -> None:
+    def __init__(
+        self, args: Sequence[str], env: dict[str, str], cwd: Path = REPO, stdin: int = subprocess.DEVNULL
+    ) -> None:
         self.args = [sys.executable, "-u", str(MANAGE), "devrun", *args]
         self.process = subprocess.Popen(
             self.args,
             cwd=cwd,
             env=env,
-            stdin=subprocess.DEVNULL,
+            stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -25,11 +25,13 @@ from ..http.parser import MESSAGE_END, BodyChunk, Request
 from ..wsgi.gateway import WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
 from .base import BaseBackend
-from .transport import SocketTransport
+from .transport import LINGER_SECONDS, SocketTransport
 
 logger = logging.getLogger("django.server")
 
 RECV_SIZE: Final = 64 * 1024
+#: Connections accepted past MAX_CONNECTIONS, held only to answer 503; beyond these, closed at once.
+_OVERLOAD_BACKLOG: Final = 64
 #: How often deadlines are checked; the precision of every timeout in this backend.
 SWEEP_INTERVAL: Final = 0.25
 
@@ -37,10 +39,16 @@ SWEEP_INTERVAL: Final = 0.25
 class PendingConnection:
     """A connection as the loop sees it: bytes parsed so far and the request being received."""
 
-    __slots__ = ("body", "client", "deadline", "http", "request", "sock", "transport")
+    __slots__ = ("body", "client", "deadline", "http", "lingering", "overloaded", "request", "sock", "transport")
 
-    def __init__(self, sock: socket.socket, client: tuple[str, int], deadline: float) -> None:
+    def __init__(
+        self, sock: socket.socket, client: tuple[str, int], deadline: float, *, overloaded: bool = False
+    ) -> None:
         self.sock = sock
+        #: Accepted past MAX_CONNECTIONS: its first request gets a 503.
+        self.overloaded = overloaded
+        #: Answered with an error and half-closed: input is drained until EOF or the deadline.
+        self.lingering = False
         self.client = client
         self.http = HTTPConnection()
         self.transport = SocketTransport(sock)
@@ -100,6 +108,9 @@ class SingleBackend(BaseBackend):
     def _drain(self) -> None:
         """Requests already fully received are answered (with ``Connection: close``) before exit."""
         deadline = time.monotonic() + self.config.shutdown_timeout
+        for key, _ in self._selector.select(0):  # requests that arrived before the signal count too
+            if isinstance(key.data, PendingConnection):
+                self._receive(key.data)
         while self._ready and time.monotonic() < deadline:
             self._serve(self._ready.popleft())
 
@@ -125,20 +136,18 @@ class SingleBackend(BaseBackend):
             sock.setblocking(False)
             if sock.family in (socket.AF_INET, socket.AF_INET6):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if len(self._connections) >= self.config.max_connections:
-                self._refuse_overload(sock)
+            overloaded = len(self._connections) >= self.config.max_connections
+            if overloaded and len(self._connections) >= self.config.max_connections + _OVERLOAD_BACKLOG:
+                sock.close()
                 continue
             connection = PendingConnection(
-                sock, (str(address[0]), int(address[1])), time.monotonic() + self.config.keep_alive_timeout
+                sock,
+                (str(address[0]), int(address[1])),
+                time.monotonic() + self.config.keep_alive_timeout,
+                overloaded=overloaded,
             )
             self._connections[sock] = connection
             self._selector.register(sock, selectors.EVENT_READ, connection)
-
-    def _refuse_overload(self, sock: socket.socket) -> None:
-        with sock:
-            error = ServiceUnavailable(f"Too many connections (the limit is {self.config.max_connections}).")
-            sock.settimeout(1.0)
-            self.refuse(SocketTransport(sock), error, sock)
 
     def _receive(self, connection: PendingConnection) -> None:
         try:
@@ -147,6 +156,10 @@ class SingleBackend(BaseBackend):
             return
         except OSError:
             self._close(connection)
+            return
+        if connection.lingering:
+            if not data:
+                self._close(connection)
             return
         was_idle = connection.http.idle
         connection.http.receive(data)
@@ -171,6 +184,14 @@ class SingleBackend(BaseBackend):
                 return
             if isinstance(event, Request):
                 connection.request = event
+                if connection.overloaded:
+                    limit = self.config.max_connections
+                    self._refuse(
+                        connection,
+                        ServiceUnavailable(f"Too many connections (the limit is {limit})."),
+                        event.request_line,
+                    )
+                    return
                 if not event.has_body:
                     self._queue(connection)
                     return
@@ -224,15 +245,27 @@ class SingleBackend(BaseBackend):
         self._advance(connection)  # a pipelined request may already be parsed
 
     def _refuse(self, connection: PendingConnection, error: HTTPError, request_line: str) -> None:
-        connection.sock.settimeout(1.0)
-        self.refuse(connection.transport, error, connection.sock, request_line)
-        self._close(connection)
+        """Answer, half-close, and drain what the client still sends (a close with unread
+        input would reset the connection and could destroy the answer), without blocking the loop.
+        """
+        sock = connection.sock
+        sock.settimeout(1.0)
+        self.refuse(connection.transport, error, sock, request_line)
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            sock.setblocking(False)
+        except OSError:
+            self._close(connection)
+            return
+        connection.discard_request()
+        connection.lingering = True
+        connection.deadline = time.monotonic() + LINGER_SECONDS
 
     def _expire(self, now: float) -> None:
         for connection in [c for c in self._connections.values() if c.deadline <= now]:
             if connection in self._ready:
                 continue
-            if connection.http.idle:
+            if connection.http.idle or connection.lingering:
                 self._close(connection)
             else:
                 line = connection.request.request_line if connection.request else "-"

@@ -18,7 +18,7 @@ from ..wsgi.gateway import ClientDisconnected, WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
 from .base import BaseBackend
 from .readiness import wait_readable
-from .transport import SocketTransport
+from .transport import SocketTransport, close_after_error
 
 logger = logging.getLogger("django.server")
 
@@ -78,12 +78,12 @@ class ThreadedBackend(BaseBackend):
 
     def _refuse_overload(self, sock: socket.socket) -> None:
         """Past the connection bound: read what the client sent, then answer 503."""
-        with sock:
-            sock.settimeout(1.0)
-            with contextlib.suppress(OSError):
-                sock.recv(RECV_SIZE)
-            error = ServiceUnavailable(f"Too many connections (the limit is {self.config.max_connections}).")
-            self.refuse(SocketTransport(sock), error, sock)
+        sock.settimeout(1.0)
+        with contextlib.suppress(OSError):
+            sock.recv(RECV_SIZE)
+        error = ServiceUnavailable(f"Too many connections (the limit is {self.config.max_connections}).")
+        self.refuse(SocketTransport(sock), error, sock)
+        close_after_error(sock)
 
     def worker_done(self, worker: ConnectionWorker) -> None:
         with self._workers_changed:
@@ -114,6 +114,7 @@ class ConnectionWorker:
         self.transport = SocketTransport(sock)
         self._finished = threading.Event()
         self._idle_wait = (sock, backend.stop_reader)
+        self._refused = False
 
     def run(self) -> None:
         try:
@@ -122,7 +123,10 @@ class ConnectionWorker:
         except (ClientDisconnected, OSError):
             pass  # the client vanished: this connection ends, the server goes on
         finally:
-            self.sock.close()
+            if self._refused:
+                close_after_error(self.sock)
+            else:
+                self.sock.close()
             self._finished.set()
             self.backend.worker_done(self)
 
@@ -143,22 +147,26 @@ class ConnectionWorker:
             try:
                 event = connection.next_event()
             except HTTPError as error:
-                self.backend.refuse(self.transport, error, self.sock)
+                self._refuse(error, self.sock)
                 return None
             if isinstance(event, Request):
                 return event
             if event is CLOSED:
                 return None
             if connection.idle:
-                if self.backend.stopping or not self._wait_for_first_byte():
+                if not self._wait_for_first_byte():
                     return None
             elif not self._readable(self.backend.config.header_timeout):
-                self.backend.refuse(self.transport, RequestTimeout("Timed out reading the request."), self.sock)
+                self._refuse(RequestTimeout("Timed out reading the request."), self.sock)
                 return None
             connection.receive(self.sock.recv(RECV_SIZE))
 
+    def _refuse(self, error: HTTPError, sock: socket.socket, request_line: str = "-") -> None:
+        self._refused = True
+        self.backend.refuse(self.transport, error, sock, request_line)
+
     def _wait_for_first_byte(self) -> bool:
-        """Idle keep-alive wait: False on timeout, or when shutdown begins first."""
+        """Idle keep-alive wait: False on timeout, or on shutdown unless a request has already arrived."""
         return self.sock.fileno() in wait_readable(self._idle_wait, self.backend.config.keep_alive_timeout)
 
     def _readable(self, timeout: float) -> bool:
@@ -199,7 +207,7 @@ class ConnectionWorker:
                         spool.write(piece)
                 except ClientDisconnected as error:
                     if isinstance(error.__cause__, HTTPError):
-                        self.backend.refuse(self.transport, error.__cause__, self.sock, request.request_line)
+                        self._refuse(error.__cause__, self.sock, request.request_line)
                     return False
                 body = spool.reader()
                 content_length = spool.size

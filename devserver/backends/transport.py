@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import time
 from typing import IO, Final
 
 from ..wsgi.gateway import ClientDisconnected
 
 _MSG_MORE: Final = getattr(socket, "MSG_MORE", 0)
+#: After an error response, what the client still sends is read and dropped for this long.
+LINGER_SECONDS: Final = 1.0
+_LINGER_LIMIT: Final = 1024 * 1024
 
 
 class SocketTransport:
@@ -29,3 +34,20 @@ class SocketTransport:
             return self._sock.sendfile(file, offset, count)
         except OSError as error:
             raise ClientDisconnected(str(error)) from error
+
+
+def close_after_error(sock: socket.socket) -> None:
+    """Close so that the error response survives: a close with unread input sends a TCP reset,
+    which can destroy the response before the client reads it. Half-close, drain briefly, close.
+    """
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + LINGER_SECONDS
+        drained = 0
+        while drained < _LINGER_LIMIT and (remaining := deadline - time.monotonic()) > 0:
+            sock.settimeout(remaining)
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            drained += len(chunk)
+    sock.close()

@@ -17,4 +17,5 @@ urlpatterns = [
     path("download/", views.download, name="download"),
     path("events/", views.events, name="events"),
     path("echo/", views.echo, name="echo"),
+    path("debugger/", views.debugger, name="debugger"),
 ]

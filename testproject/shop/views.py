@@ -6,6 +6,7 @@ an echo view that reports what the server put in the WSGI environ.
 
 import hashlib
 import math
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,8 +88,12 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 
 def slow(request: HttpRequest) -> HttpResponse:
-    """Sleep ``?seconds=`` (default 1.0), to test concurrency and shutdown waits."""
+    """Sleep ``?seconds=`` (default 1.0), to test concurrency and shutdown waits.
+
+    It announces itself on stdout, so a test knows the request is in flight without guessing.
+    """
     seconds = _float_param(request, "seconds", 1.0)
+    print(f"slow view: sleeping {seconds} s", flush=True)  # noqa: T201
     time.sleep(seconds)
     return HttpResponse(f"slept {seconds}", content_type="text/plain")
 
@@ -145,3 +150,12 @@ def echo(request: HttpRequest) -> JsonResponse:
             "url_scheme": meta.get("wsgi.url_scheme"),
         }
     )
+
+
+def debugger(request: HttpRequest) -> HttpResponse:
+    """Stop in ``breakpoint()`` (only with TESTPROJECT_BREAKPOINT=1), to show pdb works in the terminal."""
+    if os.environ.get("TESTPROJECT_BREAKPOINT") != "1":
+        return HttpResponse("breakpoints are off", content_type="text/plain", status=404)
+    answer = "unchanged"
+    breakpoint()  # noqa: T100
+    return HttpResponse(f"after breakpoint: {answer}", content_type="text/plain")
