@@ -84,6 +84,7 @@ class RequestParser:
         self._in_head = False
         self._in_body = False
         self._head_bytes_fed = 0
+        self._ended_in_feed = False
         self._callback_error: HTTPError | None = None
         self.upgraded = False
 
@@ -93,6 +94,7 @@ class RequestParser:
         """Parse ``data``; events become available from :meth:`next_event`."""
         if self.upgraded:
             return  # llhttp stops after an upgrade request; the connection closes after it
+        self._ended_in_feed = False
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserCallbackError:
@@ -101,11 +103,15 @@ class RequestParser:
         except httptools.HttpParserUpgrade:
             self.upgraded = True
         except httptools.HttpParserInvalidMethodError:
-            raise self._method_error(data) from None
+            # after a message that ended in this feed, ``data`` does not start with the bad one
+            raise self._method_error(b"" if self._ended_in_feed else data) from None
         except httptools.HttpParserError as exc:
             raise _classify(str(exc)) from None
         if self._in_head:
-            self._head_bytes_fed += len(data)
+            if self._ended_in_feed:  # the bytes before this head belong to the previous message
+                self._head_bytes_fed = len(self._url) + self._header_bytes
+            else:
+                self._head_bytes_fed += len(data)
             if self._head_bytes_fed > self._limits.max_request_line + self._limits.max_header_block:
                 raise RequestHeaderFieldsTooLarge("Request header block too large")
 
@@ -136,7 +142,8 @@ class RequestParser:
             self._fail(URITooLong("Request line too long"))
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value))
+        # llhttp drops the whitespace before a value but keeps what trails it (RFC 9110 §5.5: not the value)
+        self._headers.append((name, value.rstrip(b" \t")))
         self._header_bytes += len(name) + len(value) + 4
         if len(self._headers) > self._limits.max_header_fields:
             self._fail(RequestHeaderFieldsTooLarge("Too many header fields"))
@@ -157,6 +164,7 @@ class RequestParser:
 
     def on_message_complete(self) -> None:
         """Ends a body; a request without one yields no MessageEnd."""
+        self._ended_in_feed = True
         if self._in_body:
             self._in_body = False
             self._events.append(MESSAGE_END)
