@@ -1,0 +1,51 @@
+"""The DEVSERVER setting, validated from its table."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+import pytest
+
+from devserver.conf import SETTINGS, ServerConfig, load_config
+from devserver.errors import ConfigurationError
+
+
+def test_every_setting_maps_to_a_config_field() -> None:
+    assert {field for field, _ in SETTINGS.values()} <= {f.name for f in fields(ServerConfig)}
+
+
+def test_missing_setting_gives_defaults() -> None:
+    assert load_config(None) == ServerConfig()
+
+
+def test_values_are_taken_and_normalised() -> None:
+    config = load_config({"BACKEND": "single", "KEEP_ALIVE_TIMEOUT": 2, "MAX_CONNECTIONS": 7})
+    assert config.backend == "single"
+    assert config.keep_alive_timeout == 2.0
+    assert config.max_connections == 7
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"NOPE": 1}, "Unknown setting DEVSERVER['NOPE']"),
+        ({"MAX_CONNECTIONS": 0}, "DEVSERVER['MAX_CONNECTIONS'] must be a positive integer, not 0"),
+        ({"MAX_CONNECTIONS": True}, "DEVSERVER['MAX_CONNECTIONS'] must be a positive integer"),
+        ({"KEEP_ALIVE_TIMEOUT": "5"}, "DEVSERVER['KEEP_ALIVE_TIMEOUT'] must be a positive number of seconds"),
+        ({"SHUTDOWN_TIMEOUT": -1}, "DEVSERVER['SHUTDOWN_TIMEOUT'] must be a number of seconds, 0 or more"),
+        ({"BACKEND": ""}, "DEVSERVER['BACKEND'] must be a non-empty string"),
+        ([("BACKEND", "single")], "settings.DEVSERVER must be a dict, not list"),
+    ],
+)
+def test_bad_values_name_the_setting(setting: Any, message: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_config(setting)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_command_line_options_override_settings() -> None:
+    config = load_config({"BACKEND": "single", "SHUTDOWN_TIMEOUT": 9}).with_options(backend=None, shutdown_timeout=1.0)
+    assert config.backend == "single"
+    assert config.shutdown_timeout == 1.0
