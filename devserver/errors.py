@@ -3,6 +3,8 @@
 #: Exit statuses, as documented in the README.
 EXIT_OK = 0
 EXIT_BIND_FAILED = 1
+#: ``devrun --check``: a path failed (or the check was interrupted).
+EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
 RESTART_EXIT_CODE = 3
 
