@@ -67,6 +67,34 @@ def add_devserver_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_smoke_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options for scripts and CI: the readiness file and the one-shot ``--check`` mode."""
+    parser.add_argument(
+        "--ready-file",
+        metavar="PATH",
+        help="Once the socket accepts, write a JSON document (url, host, port, pid, backend) here; removed at exit.",
+    )
+    parser.add_argument(
+        "--check",
+        nargs="+",
+        type=_url_path,
+        metavar="PATH",
+        help="Request each PATH once, print a table, stop, and exit 0 if every status is below 500, else 1. "
+        "Without an addrport, listens on a free port. Implies --noreload.",
+    )
+    parser.add_argument(
+        "--check-strict",
+        action="store_true",
+        help="With --check: every status must be 2xx or 3xx.",
+    )
+
+
+def _url_path(value: str) -> str:
+    if not value.startswith("/") or any(character.isspace() for character in value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a URL path (it must start with / and have no spaces)")
+    return value
+
+
 def _seconds(value: str) -> float:
     try:
         seconds = float(value)

@@ -25,9 +25,11 @@ from ...backends import DEFAULT_BACKEND, resolve_backend
 from ...backends.base import Backend
 from ...banner import banner_lines, display_host, production_warning
 from ...conf import ServerConfig, load_config
-from ...errors import EXIT_OK, DevserverError
+from ...errors import EXIT_OK, ConfigurationError, DevserverError
 from ...listener import bind_listener, bound_port, inherited_listener
-from ...options import add_devserver_arguments, add_runserver_arguments, parse_addrport
+from ...options import add_devserver_arguments, add_runserver_arguments, add_smoke_arguments, parse_addrport
+from ...readiness import Readiness, ReadyFile, is_reloader_child, signal_pid
+from ...smoke import SmokeCheck, report_lines, verdict
 from ...wsgi.gateway import WSGIApplication
 
 
@@ -37,6 +39,7 @@ class Command(RunserverCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         add_runserver_arguments(parser)
         add_devserver_arguments(parser)
+        add_smoke_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not settings.ALLOWED_HOSTS:
@@ -45,6 +48,8 @@ class Command(RunserverCommand):
             self.prepare(**options)
         except DevserverError as error:
             raise CommandError(str(error), returncode=error.exit_status) from None
+        if options.get("check"):
+            options["use_reloader"] = False  # a one-shot check has nothing to reload
         self.run(**options)
 
     def prepare(self, **options: Any) -> None:
@@ -54,7 +59,7 @@ class Command(RunserverCommand):
             use_ipv6=options["use_ipv6"],
             default_addr=self.default_addr,
             default_addr_ipv6=self.default_addr_ipv6,
-            default_port=str(self.default_port),
+            default_port="0" if options.get("check") else str(self.default_port),
         )
         self.addr, self.port = address.addr, address.port
         self.use_ipv6, self._raw_ipv6 = address.use_ipv6, address.raw_ipv6
@@ -71,6 +76,18 @@ class Command(RunserverCommand):
             backend=backend, shutdown_timeout=options.get("shutdown_timeout")
         )
         self.backend_class: type[Backend] = resolve_backend(self.server_config.backend or DEFAULT_BACKEND)
+        self.prepare_smoke(**options)
+
+    def prepare_smoke(self, **options: Any) -> None:
+        """Validate ``--ready-file`` and ``--check-strict``; clear a ready file left by an earlier run."""
+        if options.get("check_strict") and not options.get("check"):
+            raise ConfigurationError("--check-strict only makes sense with --check PATH [PATH ...].")
+        path = options.get("ready_file")
+        self.ready_file = ReadyFile(path) if path else None
+        if self.ready_file is not None:
+            self.ready_file.validate()
+            if not is_reloader_child():  # the supervisor's ready file stays while its child restarts
+                self.ready_file.remove()
 
     def run(self, **options: Any) -> None:
         """Run the server (the watchdog reloader, when enabled, arrives with its own issue)."""
@@ -102,14 +119,17 @@ class Command(RunserverCommand):
         backend = self.backend_class(listener, handler, self.server_config)
         self.on_bind(bound_port(listener))
         previous = self._install_signal_handlers(backend)
+        readiness = self.announce_ready(bound_port(listener))
+        check = self.start_check(backend, readiness, options.get("check"))
         try:
             backend.serve_forever()
         finally:
             for signum, handler_before in previous.items():
                 signal.signal(signum, handler_before)
+            self.withdraw_ready()
         if shutdown_message:
             self.stdout.write(shutdown_message)
-        sys.exit(EXIT_OK)
+        sys.exit(self.report_check(check, strict=options.get("check_strict", False)) if check else EXIT_OK)
 
     def on_bind(self, server_port: int) -> None:
         host = display_host(self.addr, raw_ipv6=self._raw_ipv6)
@@ -124,6 +144,39 @@ class Command(RunserverCommand):
         if warning:
             self.stdout.write(self.style.WARNING(warning))
         self.stdout.flush()
+
+    def announce_ready(self, server_port: int) -> Readiness:
+        """Write the ready file, then print the ready line; called once signals stop the server cleanly."""
+        readiness = Readiness.for_address(self.addr, server_port, backend=self.backend_class.name, pid=signal_pid())
+        if self.ready_file is not None:
+            self.ready_file.write(readiness)
+        self.stdout.write(readiness.ready_line())
+        self.stdout.flush()
+        return readiness
+
+    def withdraw_ready(self) -> None:
+        """Remove the ready file at exit, unless a reloader's supervisor owns it (it removes it last)."""
+        if self.ready_file is not None and not is_reloader_child():
+            self.ready_file.remove()
+
+    def start_check(self, backend: Backend, readiness: Readiness, paths: list[str] | None) -> SmokeCheck | None:
+        """``--check``: request each path on a thread, then stop the backend."""
+        if not paths:
+            return None
+        check = SmokeCheck(paths, readiness.host, readiness.port)
+        check.start(when_done=backend.shutdown)
+        return check
+
+    def report_check(self, check: SmokeCheck, *, strict: bool) -> int:
+        """Print the table and the failures' first lines; the exit status is the verdict."""
+        results = check.finish()
+        status = verdict(results, len(check.paths), strict=strict)
+        *table, summary = report_lines(results, len(check.paths), strict=strict)
+        for line in table:
+            self.stdout.write(line)
+        self.stdout.write(self.style.SUCCESS(summary) if status == EXIT_OK else self.style.ERROR(summary))
+        self.stdout.flush()
+        return status
 
     def _install_signal_handlers(self, backend: Backend) -> dict[int, Any]:
         """SIGINT and SIGTERM begin a graceful stop; a second one exits at once."""
