@@ -12,6 +12,8 @@ configured without editing files:
   to ``manage.py``).
 - ``TESTPROJECT_MEDIA_ROOT``: where uploaded files go (default ``media/``).
 - ``TESTPROJECT_DEVSERVER``: JSON object injected as the ``DEVSERVER`` setting.
+- ``TESTPROJECT_WSGI_APPLICATION``: dotted path of the WSGI application to serve
+  (``testproject.wsgi_cases.application`` serves the gateway tests' edge cases).
 """
 
 import json
@@ -69,7 +71,7 @@ TEMPLATES = [
     },
 ]
 
-WSGI_APPLICATION = "testproject.wsgi.application"
+WSGI_APPLICATION = os.environ.get("TESTPROJECT_WSGI_APPLICATION", "testproject.wsgi.application")
 
 DATABASES = {
     "default": {
