@@ -211,19 +211,6 @@ class RawClient:
         rest = self.read_to_eof(timeout)
         assert rest == b"", f"unexpected bytes before close: {rest[:200]!r}"
 
-    def is_open_after(self, seconds: float) -> bool:
-        """True if nothing (not even EOF) arrives within ``seconds``: the server is waiting."""
-        if self._buffer or self.eof:
-            return False
-        self.sock.settimeout(seconds)
-        try:
-            self._fill()
-        except TimeoutError:
-            return True
-        finally:
-            self.sock.settimeout(self.timeout)
-        return False
-
 
 def build_request(
     method: str,
