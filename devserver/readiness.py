@@ -14,9 +14,8 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from .errors import ConfigurationError
 
@@ -31,9 +30,11 @@ SUPERVISOR_PID_ENV: Final = "DEVSERVER_SUPERVISOR_PID"
 _WILDCARDS: Final = {"0.0.0.0": "127.0.0.1", "0": "127.0.0.1", "::": "::1"}
 
 
-@dataclass(frozen=True, slots=True)
-class Readiness:
-    """Where a ready server listens and which process to signal to stop it."""
+class Readiness(NamedTuple):
+    """Where a ready server listens and which process to signal to stop it.
+
+    A named tuple rather than a dataclass: it is built at every start, and this is cheaper to import.
+    """
 
     url: str
     host: str
@@ -55,7 +56,7 @@ class Readiness:
         )
 
     def as_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        return json.dumps(self._asdict(), sort_keys=True)
 
 
 def parse_ready_line(line: str) -> Readiness | None:

@@ -26,7 +26,7 @@ from devserver.readiness import READY_LINE_PREFIX
 from ..conftest import ServerFactory
 from ..server import MANAGE, START_TIMEOUT, STOP_TIMEOUT, run_devrun
 
-RELOADER_AVAILABLE = importlib.util.find_spec("devserver.reload") is not None
+RELOADER_AVAILABLE = importlib.util.find_spec("devserver.reload.supervisor") is not None
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -94,7 +94,7 @@ def wait_until(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not RELOADER_AVAILABLE, reason="the reloader (devserver.reload) is not in this tree yet")
+@pytest.mark.skipif(not RELOADER_AVAILABLE, reason="the reloader (devserver.reload.supervisor) is not in this tree yet")
 def test_restart_code_never_leaks_out_of_the_supervisor(project_env: dict[str, str], tmp_path: Path) -> None:
     manage = copy_testproject(tmp_path / "project")
     ready_file = tmp_path / "ready.json"

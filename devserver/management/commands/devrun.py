@@ -12,7 +12,7 @@ import signal
 import sys
 from argparse import ArgumentParser
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -29,8 +29,10 @@ from ...errors import EXIT_OK, ConfigurationError, DevserverError
 from ...listener import bind_listener, bound_port, inherited_listener
 from ...options import add_devserver_arguments, add_runserver_arguments, add_smoke_arguments, parse_addrport
 from ...readiness import Readiness, ReadyFile, is_reloader_child, signal_pid
-from ...smoke import SmokeCheck, report_lines, verdict
 from ...wsgi.gateway import WSGIApplication
+
+if TYPE_CHECKING:
+    from ...smoke import SmokeCheck
 
 
 class Command(RunserverCommand):
@@ -163,12 +165,16 @@ class Command(RunserverCommand):
         """``--check``: request each path on a thread, then stop the backend."""
         if not paths:
             return None
+        from ...smoke import SmokeCheck  # only --check needs it; startup time counts
+
         check = SmokeCheck(paths, readiness.host, readiness.port)
         check.start(when_done=backend.shutdown)
         return check
 
     def report_check(self, check: SmokeCheck, *, strict: bool) -> int:
         """Print the table and the failures' first lines; the exit status is the verdict."""
+        from ...smoke import report_lines, verdict
+
         results = check.finish()
         status = verdict(results, len(check.paths), strict=strict)
         *table, summary = report_lines(results, len(check.paths), strict=strict)
