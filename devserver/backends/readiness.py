@@ -15,3 +15,22 @@ def wait_readable(socks: tuple[socket.socket, ...], timeout: float) -> list[int]
         return [fd for fd, _ in poller.poll(timeout * 1000)]
     readable, _, _ = select.select(socks, [], [], timeout)
     return [sock.fileno() for sock in readable]
+
+
+class ReadableWaiter:
+    """``wait_readable`` for a fixed set of sockets, prepared once (a worker waits once a request)."""
+
+    __slots__ = ("_fds", "_poller", "_socks")
+
+    def __init__(self, *socks: socket.socket) -> None:
+        self._socks = socks
+        self._fds = [sock.fileno() for sock in socks]
+        self._poller = select.poll() if hasattr(select, "poll") else None
+        if self._poller is not None:
+            for fd in self._fds:
+                self._poller.register(fd, select.POLLIN)
+
+    def wait(self, timeout: float) -> list[int]:
+        if self._poller is None:
+            return wait_readable(self._socks, timeout)
+        return [fd for fd, _ in self._poller.poll(timeout * 1000)]

@@ -17,8 +17,8 @@ from ..http.parser import MESSAGE_END, BodyChunk, Request
 from ..wsgi.gateway import ClientDisconnected, WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
 from .base import BaseBackend
-from .readiness import wait_readable
-from .transport import SocketTransport, close_after_error
+from .readiness import ReadableWaiter
+from .transport import SocketTransport, bound_sends, close_after_error
 
 logger = logging.getLogger("django.server")
 
@@ -61,7 +61,7 @@ class ThreadedBackend(BaseBackend):
             except OSError as error:  # e.g. EMFILE: keep serving the connections we have
                 logger.error("Cannot accept a connection: %s", error)
                 return
-            sock.settimeout(self.config.send_timeout)  # reads wait in wait_readable(); this bounds writes
+            bound_sends(sock, self.config.send_timeout)  # reads wait for readiness first; this bounds writes
             if sock.family in (socket.AF_INET, socket.AF_INET6):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._workers_changed:
@@ -113,7 +113,8 @@ class ConnectionWorker:
         self.connection = HTTPConnection()
         self.transport = SocketTransport(sock)
         self._finished = threading.Event()
-        self._idle_wait = (sock, backend.stop_reader)
+        self._idle_wait = ReadableWaiter(sock, backend.stop_reader)
+        self._data_wait = ReadableWaiter(sock)
         self._refused = False
 
     def run(self) -> None:
@@ -167,10 +168,10 @@ class ConnectionWorker:
 
     def _wait_for_first_byte(self) -> bool:
         """Idle keep-alive wait: False on timeout, or on shutdown unless a request has already arrived."""
-        return self.sock.fileno() in wait_readable(self._idle_wait, self.backend.config.keep_alive_timeout)
+        return self.sock.fileno() in self._idle_wait.wait(self.backend.config.keep_alive_timeout)
 
     def _readable(self, timeout: float) -> bool:
-        return bool(wait_readable((self.sock,), timeout))
+        return bool(self._data_wait.wait(timeout))
 
     def _pull_body(self) -> bytes:
         """The next piece of the current body, reading the socket as the application asks."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import time
 from typing import IO, Final
 
@@ -51,3 +52,22 @@ def close_after_error(sock: socket.socket) -> None:
                 break
             drained += len(chunk)
     sock.close()
+
+
+def bound_sends(sock: socket.socket, seconds: float) -> None:
+    """Blocking mode with a kernel send timeout (SO_SNDTIMEO) where available.
+
+    Python's own timeout mode polls before every recv and send; the kernel option bounds a
+    stuck write without that extra system call on the hot path.
+    """
+    option = getattr(socket, "SO_SNDTIMEO", None)
+    if option is not None and hasattr(socket, "SO_RCVTIMEO"):
+        whole = int(seconds)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, struct.pack("ll", whole, int((seconds - whole) * 1e6)))
+        except OSError:
+            pass
+        else:
+            sock.setblocking(True)
+            return
+    sock.settimeout(seconds)

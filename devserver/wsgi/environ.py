@@ -15,6 +15,22 @@ Environ = dict[str, Any]
 _SPECIAL_HEADERS: Final = {b"content-type": "CONTENT_TYPE", b"content-length": "CONTENT_LENGTH"}
 
 
+#: Header name as received → environ key ("" for names dropped); names repeat across requests.
+_ENVIRON_KEYS: dict[bytes, str] = {}
+_CACHE_SIZE: Final = 1024
+
+
+def _environ_key(raw_name: bytes) -> str:
+    if b"_" in raw_name:
+        key = ""
+    else:
+        lowered = raw_name.lower()
+        key = _SPECIAL_HEADERS.get(lowered) or "HTTP_" + lowered.decode("latin-1").upper().replace("-", "_")
+    if len(_ENVIRON_KEYS) < _CACHE_SIZE:
+        _ENVIRON_KEYS[raw_name] = key
+    return key
+
+
 def base_environ(*, server_name: str, server_port: int, multithread: bool) -> Environ:
     """The keys that never change between requests on one server."""
     return {
@@ -52,10 +68,11 @@ def request_environ(
     environ["REMOTE_PORT"] = str(client[1])
     environ["wsgi.input"] = body
     for raw_name, raw_value in request.headers:
-        if b"_" in raw_name:
+        key = _ENVIRON_KEYS.get(raw_name)
+        if key is None:
+            key = _environ_key(raw_name)
+        if not key:
             continue
-        lowered = raw_name.lower()
-        key = _SPECIAL_HEADERS.get(lowered) or "HTTP_" + lowered.decode("latin-1").upper().replace("-", "_")
         value = raw_value.decode("latin-1")
         if key in environ:
             separator = "; " if key == "HTTP_COOKIE" else ","

@@ -14,6 +14,11 @@ _HOP_BY_HOP: Final = frozenset(
 )
 
 
+#: Headers already validated that need no special handling, mapped to their lowercased name.
+_ORDINARY_HEADERS: dict[tuple[str, str], str] = {}
+_CACHE_SIZE: Final = 4096
+
+
 class InvalidResponseError(Exception):
     """The application broke PEP 3333 (or HTTP) in its status or headers."""
 
@@ -46,12 +51,12 @@ def validate_start(status: Any, headers: Any) -> ResponseStart:
     for header in headers:
         if type(header) is not tuple or len(header) != 2:
             raise InvalidResponseError(f"Invalid header {header!r} from application")
+        lowered = _ORDINARY_HEADERS.get(header)
+        if lowered is not None:  # seen and validated before: most headers repeat request after request
+            kept.append(header)
+            continue
+        lowered = _check_header(header)
         name, value = header
-        if type(name) is not str or type(value) is not str or not _TOKEN.fullmatch(name):
-            raise InvalidResponseError(f"Invalid header {header!r} from application")
-        if _BAD_VALUE_CHAR.search(value) or not _latin1(value):
-            raise InvalidResponseError(f"Invalid value for header {name!r} from application: {value!r}")
-        lowered = name.lower()
         if lowered == "content-length":
             if not value.strip().isdigit():
                 raise InvalidResponseError(f"Invalid Content-Length {value!r} from application")
@@ -65,8 +70,20 @@ def validate_start(status: Any, headers: Any) -> ResponseStart:
             has_date = True
         elif lowered == "server":
             has_server = True
+        elif len(_ORDINARY_HEADERS) < _CACHE_SIZE:
+            _ORDINARY_HEADERS[header] = lowered
         kept.append(header)
     return ResponseStart(status, kept, content_length, wants_close, has_date, has_server)
+
+
+def _check_header(header: tuple[Any, Any]) -> str:
+    """Validate one header; return its lowercased name."""
+    name, value = header
+    if type(name) is not str or type(value) is not str or not _TOKEN.fullmatch(name):
+        raise InvalidResponseError(f"Invalid header {header!r} from application")
+    if _BAD_VALUE_CHAR.search(value) or not _latin1(value):
+        raise InvalidResponseError(f"Invalid value for header {name!r} from application: {value!r}")
+    return name.lower()
 
 
 def _latin1(text: str) -> bool:
