@@ -52,7 +52,10 @@ class Command(RunserverCommand):
             raise CommandError(str(error), returncode=error.exit_status) from None
         if options.get("check"):
             options["use_reloader"] = False  # a one-shot check has nothing to reload
-        self.run(**options)
+        try:
+            self.run(**options)
+        finally:
+            self.withdraw_ready()  # a reloader's supervisor ends here, and it owns the ready file
 
     def prepare(self, **options: Any) -> None:
         """Parse ``addrport`` into runserver's attributes and validate everything else."""
@@ -157,7 +160,7 @@ class Command(RunserverCommand):
         return readiness
 
     def withdraw_ready(self) -> None:
-        """Remove the ready file at exit, unless a reloader's supervisor owns it (it removes it last)."""
+        """Remove the ready file (once serving stops, and at exit), unless a reloader's supervisor owns it."""
         if self.ready_file is not None and not is_reloader_child():
             self.ready_file.remove()
 
