@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import selectors
 import socket
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import ClassVar, Final
 
 from ..conf import ServerConfig
@@ -26,10 +29,48 @@ RECV_SIZE: Final = 64 * 1024
 #: A body the application left unread is read and dropped up to this size; past it, close.
 MAX_DRAIN: Final = 1024 * 1024
 _JOIN_TIMEOUT: Final = 1.0
+#: A thread that finished its connection waits this long for another before it exits.
+_IDLE_THREAD_SECONDS: Final = 30.0
+
+
+class ReusableThreads:
+    """Runs each job on a thread, reusing threads that finished theirs.
+
+    Starting a thread costs about as much as a whole request, and clients that do not keep
+    connections alive open one per request.
+    """
+
+    def __init__(self, idle_seconds: float = _IDLE_THREAD_SECONDS) -> None:
+        self._idle_seconds = idle_seconds
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._waiting = 0
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting -= 1
+                self._jobs.put(job)
+                return
+        threading.Thread(target=self._work, args=(job,), name="devserver worker", daemon=True).start()
+
+    def _work(self, job: Callable[[], None]) -> None:
+        while True:
+            job()
+            with self._lock:
+                self._waiting += 1
+            try:
+                job = self._jobs.get(timeout=self._idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    if self._jobs.empty():  # each put pairs with a decrement made under this lock
+                        self._waiting -= 1
+                        return
+                job = self._jobs.get_nowait()
 
 
 class ThreadedBackend(BaseBackend):
-    """Accepts on one thread and serves each connection on a daemon thread of its own."""
+    """Accepts on one thread and serves each connection on a (reused) daemon thread of its own."""
 
     name: ClassVar[str] = "threaded"
     multithread: ClassVar[bool] = True
@@ -38,6 +79,7 @@ class ThreadedBackend(BaseBackend):
         super().__init__(listener, application, config)
         self._workers: set[ConnectionWorker] = set()
         self._workers_changed = threading.Condition()
+        self._threads = ReusableThreads()
 
     def serve_forever(self) -> None:
         self.listener.setblocking(False)
@@ -72,9 +114,9 @@ class ThreadedBackend(BaseBackend):
                     worker = ConnectionWorker(self, sock, address)
                     self._workers.add(worker)
             if full:
-                threading.Thread(target=self._refuse_overload, args=(sock,), daemon=True).start()
+                self._threads.submit(partial(self._refuse_overload, sock))
             else:
-                threading.Thread(target=worker.run, name=f"devserver {address[0]}:{address[1]}", daemon=True).start()
+                self._threads.submit(worker.run)
 
     def _refuse_overload(self, sock: socket.socket) -> None:
         """Past the connection bound: read what the client sent, then answer 503."""
