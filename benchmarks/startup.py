@@ -6,6 +6,10 @@ file cache or stale bytecode). A launch is timed from just before the process st
 first ``200`` from ``GET /hello/`` on a fresh connection; the client retries a refused
 connection at once and waits on the process (never a fixed sleep) between tries. Prints every
 launch, the median of each command and devrun's median over runserver's.
+
+Bytecode caching is on for the servers even when this shell sets ``PYTHONDONTWRITEBYTECODE``:
+Django's own modules were compiled when pip installed them, so without ``.pyc`` files for
+devserver and testproject the comparison would time the compiler, not the start-up.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import os
 import statistics
 import subprocess
 import sys
@@ -103,6 +108,7 @@ def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # the servers inherit this environment
     print(f"Time from launch to the first 200 for GET {options.path}, median of {options.launches} launches each")
     try:
         times = measure(options.launches, options.path)
