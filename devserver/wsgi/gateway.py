@@ -181,9 +181,7 @@ class ResponseWriter:
     def _finish(self) -> None:
         if not self._head_sent:
             self._transport.send(self._head(0) + self._framer.end())
-            return
-        tail = self._framer.end()
-        if tail:
+        elif tail := self._framer.end():
             self._transport.send(tail)
         declared = self._start.content_length if self._start else None
         if declared is not None and self.body_bytes < declared and self._framer.sends_body:

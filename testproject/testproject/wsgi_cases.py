@@ -250,6 +250,7 @@ ROUTES: dict[str, WSGIApplication] = {
     "/no-content": no_content,
     "/length/too-much": declared_length(5, b"0123456789"),
     "/length/too-little": declared_length(10, b"01234"),
+    "/length/none-of-it": declared_length(10, b""),
     "/file-wrapper": file_wrapper,
     "/close/ok": closing(None),
     "/close/raise-before-body": closing(0),
