@@ -8,6 +8,7 @@ import socket
 
 def wait_readable(socks: tuple[socket.socket, ...], timeout: float) -> list[int]:
     """The descriptors among ``socks`` that are readable within ``timeout`` seconds."""
+    timeout = max(timeout, 0.0)  # poll() takes a negative timeout as "forever"
     if hasattr(select, "poll"):
         poller = select.poll()
         for sock in socks:
@@ -33,4 +34,4 @@ class ReadableWaiter:
     def wait(self, timeout: float) -> list[int]:
         if self._poller is None:
             return wait_readable(self._socks, timeout)
-        return [fd for fd, _ in self._poller.poll(timeout * 1000)]
+        return [fd for fd, _ in self._poller.poll(max(timeout, 0.0) * 1000)]

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import queue
 import selectors
+import signal
 import socket
 import threading
 import time
@@ -29,6 +30,10 @@ RECV_SIZE: Final = 64 * 1024
 #: A body the application left unread is read and dropped up to this size; past it, close.
 MAX_DRAIN: Final = 1024 * 1024
 _JOIN_TIMEOUT: Final = 1.0
+#: The main thread wakes at least this often: a signal the kernel delivered to a worker thread
+#: only runs its Python handler once the main thread runs again.
+_SIGNAL_LATENCY: Final = 0.5
+_SIGNALS_FOR_MAIN_THREAD: Final = frozenset({signal.SIGINT, signal.SIGTERM})
 #: A thread that finished its connection waits this long for another before it exits.
 _IDLE_THREAD_SECONDS: Final = 30.0
 
@@ -55,6 +60,8 @@ class ReusableThreads:
         threading.Thread(target=self._work, args=(job,), name="devserver worker", daemon=True).start()
 
     def _work(self, job: Callable[[], None]) -> None:
+        if hasattr(signal, "pthread_sigmask"):  # let the kernel deliver Ctrl-C to the main thread
+            signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS_FOR_MAIN_THREAD)
         while True:
             job()
             with self._lock:
@@ -87,7 +94,7 @@ class ThreadedBackend(BaseBackend):
             selector.register(self.listener, selectors.EVENT_READ)
             selector.register(self.stop_reader, selectors.EVENT_READ)
             while not self.stopping:
-                for key, _ in selector.select():
+                for key, _ in selector.select(_SIGNAL_LATENCY):
                     if key.fileobj is self.listener:
                         self._accept()
         self.listener.close()
@@ -137,7 +144,7 @@ class ThreadedBackend(BaseBackend):
         deadline = time.monotonic() + self.config.shutdown_timeout
         with self._workers_changed:
             while self._workers and (remaining := deadline - time.monotonic()) > 0:
-                self._workers_changed.wait(remaining)
+                self._workers_changed.wait(min(remaining, _SIGNAL_LATENCY))
             leftover = list(self._workers)
         for worker in leftover:
             worker.abort()
@@ -184,8 +191,13 @@ class ConnectionWorker:
     # -- reading -------------------------------------------------------------------------
 
     def _next_request(self) -> Request | None:
-        """Wait for the next request head; None when the connection should close."""
+        """Wait for the next request head; None when the connection should close.
+
+        The whole head must arrive within HEADER_TIMEOUT of its first byte, however slowly it
+        trickles in (a slowloris client cannot hold the connection by sending a byte at a time).
+        """
         connection = self.connection
+        head_deadline: float | None = None
         while True:
             try:
                 event = connection.next_event()
@@ -199,9 +211,12 @@ class ConnectionWorker:
             if connection.idle:
                 if not self._wait_for_first_byte():
                     return None
-            elif not self._readable(self.backend.config.header_timeout):
-                self._refuse(RequestTimeout("Timed out reading the request."), self.sock)
-                return None
+            else:
+                if head_deadline is None:
+                    head_deadline = time.monotonic() + self.backend.config.header_timeout
+                if not self._readable(head_deadline - time.monotonic()):
+                    self._refuse(RequestTimeout("Timed out reading the request."), self.sock)
+                    return None
             connection.receive(self.sock.recv(RECV_SIZE))
 
     def _refuse(self, error: HTTPError, sock: socket.socket, request_line: str = "-") -> None:

@@ -223,8 +223,8 @@ class RequestParser:
 def _split_target(target: bytes) -> tuple[bytes, bytes]:
     """Origin-form (``/p?q``), absolute-form (``http://h/p?q``) or ``*``."""
     if target.startswith(b"/"):
-        path, _, query = target.partition(b"?")
-        return path, query.partition(b"#")[0]
+        path, _, query = target.partition(b"#")[0].partition(b"?")
+        return path, query
     if target == b"*":
         return target, b""
     if b"://" in target:

@@ -301,3 +301,9 @@ def test_default_limits_accept_a_request_just_inside_them() -> None:
     assert isinstance(request, Request)
     assert len(request.target) == MAX_REQUEST_LINE
     assert len(request.headers) == MAX_HEADER_FIELDS
+
+
+def test_path_fragment_is_not_part_of_the_path() -> None:
+    (request,) = parse(b"GET /a#frag HTTP/1.1\r\n\r\n")
+    assert isinstance(request, Request)
+    assert (request.path, request.query) == (b"/a", b"")
