@@ -26,6 +26,8 @@ from devserver.readiness import READY_LINE_PREFIX
 from ..conftest import ServerFactory
 from ..server import MANAGE, START_TIMEOUT, STOP_TIMEOUT, run_devrun
 
+#: What Django's reloader (and ours) prints once the child watches files.
+WATCHING = "Watching for file changes"
 RELOADER_AVAILABLE = importlib.util.find_spec("devserver.reload.supervisor") is not None
 
 
@@ -113,12 +115,14 @@ def test_restart_code_never_leaks_out_of_the_supervisor(project_env: dict[str, s
         def ready_lines() -> int:
             return log.read_text().count(READY_LINE_PREFIX)
 
-        wait_until("first start", lambda: ready_lines() >= 1 and ready_file.exists(), START_TIMEOUT, process, log)
+        def watching() -> bool:
+            return ready_lines() >= 1 and ready_file.exists() and WATCHING in log.read_text()
+
+        wait_until("first start, watching for changes", watching, START_TIMEOUT, process, log)
         document = json.loads(ready_file.read_text())
         assert document["pid"] == process.pid  # the supervisor: the process a clean stop signals
-        views = manage.parent / "shop" / "views.py"
-        later = time.time() + 5
-        os.utime(views, (later, later))
+        with (manage.parent / "shop" / "views.py").open("a") as views:
+            views.write("\n# changed by the test: the supervisor must restart its child\n")
         wait_until("restart after a change", lambda: ready_lines() >= 2, START_TIMEOUT, process, log)
         assert ready_file.exists()
         assert json.loads(ready_file.read_text())["port"] == document["port"]  # the supervisor kept the socket
