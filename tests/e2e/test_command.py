@@ -135,8 +135,9 @@ def test_ipv6_option_with_a_port_uses_the_ipv6_loopback(start_server: ServerFact
 
 
 @needs_ipv6
-@pytest.mark.skipif(not can_bind(socket.AF_INET6, ("::1", 8000)), reason="port 8000 is taken on ::1")
 def test_ipv6_option_alone_serves_on_the_default_port(project_env: dict[str, str]) -> None:
+    if not can_bind(socket.AF_INET6, ("::1", 8000)):
+        pytest.skip("port 8000 is taken on ::1")
     server = DevrunProcess(["-6", "--noreload"], project_env)
     try:
         server.wait_ready()
