@@ -270,7 +270,7 @@ class ConnectionWorker:
                 body = spool.reader()
                 content_length = spool.size
             elif request.has_body:
-                body = RequestBody(self._pull_body)
+                body = RequestBody(self._pull_body, awaiting_continue=request.expects_continue)
             else:
                 body = RequestBody()
             summary = self.backend.exchange(

@@ -71,7 +71,7 @@ class WSGIGateway:
         content_length: int | None = None,
     ) -> ResponseSummary:
         environ = request_environ(self.base_environ, request, client, body, content_length)
-        writer = ResponseWriter(request, transport, keep_alive=keep_alive)
+        writer = ResponseWriter(request, transport, keep_alive=keep_alive, body=body)
         writer.run(self.application, environ)
         return writer.summary()
 
@@ -79,8 +79,11 @@ class WSGIGateway:
 class ResponseWriter:
     """One response: ``start_response``, ``write`` and the iteration of the result."""
 
-    def __init__(self, request: Request, transport: Transport, *, keep_alive: bool) -> None:
+    def __init__(
+        self, request: Request, transport: Transport, *, keep_alive: bool, body: RequestBody | None = None
+    ) -> None:
         self._request = request
+        self._body = body
         self._transport = transport
         self._framer = ResponseFramer(method=request.method, http_version=request.http_version, keep_alive=keep_alive)
         self._start: ResponseStart | None = None
@@ -149,6 +152,8 @@ class ResponseWriter:
         start = self._start
         if start is None:
             raise InvalidResponseError("The application returned without calling start_response()")
+        if self._body is not None and self._body.awaiting_continue:
+            self._framer.keep_alive = False  # the client may still send the body it was never invited to
         self._head_sent = True
         self._status = start.status_code
         return self._framer.head(

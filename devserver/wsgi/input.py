@@ -21,9 +21,12 @@ def no_body() -> bytes:
 class RequestBody:
     """Reads pull pieces from a source lazily, so a body the app never reads is never received."""
 
-    __slots__ = ("_buffer", "_done", "_source", "bytes_read")
+    __slots__ = ("_buffer", "_done", "_source", "awaiting_continue", "bytes_read")
 
-    def __init__(self, source: BodySource = no_body) -> None:
+    def __init__(self, source: BodySource = no_body, *, awaiting_continue: bool = False) -> None:
+        #: The client waits for ``100 Continue`` until the first read; if none comes, the stream
+        #: position is unknowable and the connection must close after the response.
+        self.awaiting_continue = awaiting_continue
         self._source = source
         self._buffer = bytearray()
         self._done = source is no_body
@@ -33,6 +36,7 @@ class RequestBody:
         """Pull one more piece into the buffer; False at the end of the body."""
         if self._done:
             return False
+        self.awaiting_continue = False
         piece = self._source()
         if not piece:
             self._done = True

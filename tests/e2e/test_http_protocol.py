@@ -197,6 +197,7 @@ def test_expect_continue_without_body_read_gets_final_response_and_close(
         client.request("POST", "/hello/", [("Expect", "100-continue"), ("Content-Length", "5")])
         response = client.read_response(skip_interim=False)
         assert response.status == 403
+        assert response.header("connection") == "close"
         client.assert_closed()
 
 
