@@ -93,7 +93,7 @@ def slow(request: HttpRequest) -> HttpResponse:
     It announces itself on stdout, so a test knows the request is in flight without guessing.
     """
     seconds = _float_param(request, "seconds", 1.0)
-    print(f"slow view: sleeping {seconds} s", flush=True)  # noqa: T201
+    print(f"slow view: sleeping {seconds} s", flush=True)
     time.sleep(seconds)
     return HttpResponse(f"slept {seconds}", content_type="text/plain")
 
@@ -157,5 +157,5 @@ def debugger(request: HttpRequest) -> HttpResponse:
     if os.environ.get("TESTPROJECT_BREAKPOINT") != "1":
         return HttpResponse("breakpoints are off", content_type="text/plain", status=404)
     answer = "unchanged"
-    breakpoint()  # noqa: T100
+    breakpoint()
     return HttpResponse(f"after breakpoint: {answer}", content_type="text/plain")
