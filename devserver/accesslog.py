@@ -6,9 +6,12 @@ Django's ``ServerFormatter`` colours lines by ``record.status_code`` and prefixe
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from typing import Final
+from typing import Any, Final
+
+from django.utils.log import ServerFormatter
 
 logger: Final = logging.getLogger("django.server")
 
@@ -37,13 +40,85 @@ class ServerTime:
 SERVER_TIME: Final = ServerTime()
 
 
+ACCESS_FORMAT: Final = '"%s" %s %s %.1fms'
+
+
 def log_request(request_line: str, status: int, size: int, seconds: float, request: object = None) -> None:
     """One line per response: ``"GET / HTTP/1.1" 200 1234 3.1ms``."""
     level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
     if not logger.isEnabledFor(level):
         return
+    args = (request_line, status, size, seconds * 1000)
+    if DIRECT_WRITER.applies(level):
+        DIRECT_WRITER.write(status, ACCESS_FORMAT % args)
+        return
     extra = {"request": request, "server_time": SERVER_TIME.value(), "status_code": status}
-    logger.log(level, '"%s" %s %s %.1fms', request_line, status, size, seconds * 1000, extra=extra)
+    logger.log(level, ACCESS_FORMAT, *args, extra=extra)
+
+
+class DirectWriter:
+    """Django's own ``django.server`` set-up, written without building a LogRecord.
+
+    Building and formatting a record costs more than all of the HTTP layer (~35 µs a request).
+    When the logger is configured exactly as Django's DEFAULT_LOGGING leaves it (one
+    StreamHandler, a ServerFormatter with ``[{server_time}] {message}``, no filters), the line is
+    written as that formatter would write it; any other configuration goes through ``logging``.
+    """
+
+    def __init__(self) -> None:
+        self._handler: logging.StreamHandler[Any] = logging.StreamHandler()
+        self._formatter = ServerFormatter()
+
+    def applies(self, level: int) -> bool:
+        """Whether the configuration is Django's default, so the line can be written directly."""
+        handlers = logger.handlers
+        if len(handlers) != 1 or logger.filters or logger.propagate:
+            return False
+        handler = handlers[0]
+        if handler is not self._handler and not self._adopt(handler):
+            return False
+        return not handler.filters and level >= handler.level and handler.formatter is self._formatter
+
+    def _adopt(self, handler: logging.Handler) -> bool:
+        formatter = handler.formatter
+        if type(handler) is not logging.StreamHandler or not isinstance(formatter, ServerFormatter):
+            return False
+        if type(formatter) is not ServerFormatter or formatter._fmt != "[{server_time}] {message}":
+            return False
+        if not isinstance(formatter._style, logging.StrFormatStyle):
+            return False
+        self._handler, self._formatter = handler, formatter
+        return True
+
+    def write(self, status: int, message: str) -> None:
+        handler = self._handler
+        line = f"[{SERVER_TIME.value()}] {_colour(self._formatter.style, status, message)}\n"
+        with handler.lock or contextlib.nullcontext():
+            try:
+                handler.stream.write(line)
+                handler.stream.flush()
+            except (OSError, ValueError):
+                handler.handleError(logging.makeLogRecord({"msg": message}))
+
+
+def _colour(style: Any, status: int, message: str) -> str:
+    """ServerFormatter's colours, by status."""
+    if 200 <= status < 300:
+        return str(style.HTTP_SUCCESS(message))
+    if 100 <= status < 200:
+        return str(style.HTTP_INFO(message))
+    if status == 304:
+        return str(style.HTTP_NOT_MODIFIED(message))
+    if 300 <= status < 400:
+        return str(style.HTTP_REDIRECT(message))
+    if status == 404:
+        return str(style.HTTP_NOT_FOUND(message))
+    if 400 <= status < 500:
+        return str(style.HTTP_BAD_REQUEST(message))
+    return str(style.HTTP_SERVER_ERROR(message))
+
+
+DIRECT_WRITER: Final = DirectWriter()
 
 
 def log_https_attempt(request: object = None) -> None:
