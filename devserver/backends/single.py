@@ -39,7 +39,18 @@ SWEEP_INTERVAL: Final = 0.25
 class PendingConnection:
     """A connection as the loop sees it: bytes parsed so far and the request being received."""
 
-    __slots__ = ("body", "client", "deadline", "http", "lingering", "overloaded", "request", "sock", "transport")
+    __slots__ = (
+        "body",
+        "client",
+        "deadline",
+        "http",
+        "lingering",
+        "overloaded",
+        "queued",
+        "request",
+        "sock",
+        "transport",
+    )
 
     def __init__(
         self, sock: socket.socket, client: tuple[str, int], deadline: float, *, overloaded: bool = False
@@ -49,6 +60,8 @@ class PendingConnection:
         self.overloaded = overloaded
         #: Answered with an error and half-closed: input is drained until EOF or the deadline.
         self.lingering = False
+        #: A complete request waits its turn: the socket is not read until it has been answered.
+        self.queued = False
         self.client = client
         self.http = HTTPConnection()
         self.transport = SocketTransport(sock)
@@ -100,7 +113,7 @@ class SingleBackend(BaseBackend):
         for key, _ in self._selector.select(timeout):
             if key.fileobj is self.listener:
                 self._accept()
-            elif isinstance(key.data, PendingConnection):
+            elif isinstance(key.data, PendingConnection) and not key.data.queued:
                 self._receive(key.data)
         if self._ready:
             self._serve(self._ready.popleft())
@@ -109,7 +122,7 @@ class SingleBackend(BaseBackend):
         """Requests already fully received are answered (with ``Connection: close``) before exit."""
         deadline = time.monotonic() + self.config.shutdown_timeout
         for key, _ in self._selector.select(0):  # requests that arrived before the signal count too
-            if isinstance(key.data, PendingConnection):
+            if isinstance(key.data, PendingConnection) and not key.data.queued:
                 self._receive(key.data)
         while self._ready and time.monotonic() < deadline:
             self._serve(self._ready.popleft())
@@ -212,8 +225,11 @@ class SingleBackend(BaseBackend):
                 connection.sock.send(interim)
 
     def _queue(self, connection: PendingConnection) -> None:
-        """A complete request: stop reading this socket until it has been answered."""
-        self._selector.unregister(connection.sock)
+        """A complete request: stop reading this socket until it has been answered.
+
+        It stays registered (two ``epoll_ctl`` calls a request saved); its readiness is ignored.
+        """
+        connection.queued = True
         self._ready.append(connection)
 
     def _serve(self, connection: PendingConnection) -> None:
@@ -241,7 +257,7 @@ class SingleBackend(BaseBackend):
             return
         sock.setblocking(False)
         connection.deadline = time.monotonic() + self.config.keep_alive_timeout
-        self._selector.register(sock, selectors.EVENT_READ, connection)
+        connection.queued = False
         self._advance(connection)  # a pipelined request may already be parsed
 
     def _refuse(self, connection: PendingConnection, error: HTTPError, request_line: str) -> None:
@@ -263,7 +279,7 @@ class SingleBackend(BaseBackend):
 
     def _expire(self, now: float) -> None:
         for connection in [c for c in self._connections.values() if c.deadline <= now]:
-            if connection in self._ready:
+            if connection.queued:
                 continue
             if connection.http.idle or connection.lingering:
                 self._close(connection)
