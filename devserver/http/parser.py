@@ -8,8 +8,7 @@ HTTP status the client should get.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
-from typing import Final, NoReturn
+from typing import Final, NamedTuple, NoReturn
 
 import httptools
 
@@ -31,8 +30,7 @@ class TLSHandshakeReceived(BadRequest):
     """Someone spoke HTTPS to a plain-HTTP server; runserver logs this case specially too."""
 
 
-@dataclass(slots=True)
-class Request:
+class Request(NamedTuple):
     """A request head; its body, if any, follows as :class:`BodyChunk` events."""
 
     method: str
@@ -55,8 +53,7 @@ class Request:
         return f"{self.method} {self.target.decode('latin-1')} HTTP/{self.http_version}"
 
 
-@dataclass(slots=True)
-class BodyChunk:
+class BodyChunk(NamedTuple):
     data: bytes
 
 

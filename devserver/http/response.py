@@ -5,7 +5,6 @@ Content-Length, chunked coding, or connection close.
 from __future__ import annotations
 
 import time
-from email.utils import formatdate
 from enum import Enum
 from http import HTTPStatus
 from typing import Final
@@ -15,6 +14,10 @@ from .. import __version__
 SERVER_HEADER: Final = f"devserver/{__version__}"
 LAST_CHUNK: Final = b"0\r\n\r\n"
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
+
+
+_WEEKDAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS: Final = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 class DateHeader:
@@ -29,7 +32,11 @@ class DateHeader:
     def value(self) -> str:
         now = int(time.time())
         if now != self._second:
-            self._value = formatdate(now, usegmt=True)
+            t = time.gmtime(now)
+            self._value = (
+                f"{_WEEKDAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon]} {t.tm_year:04d} "
+                f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+            )
             self._second = now
         return self._value
 

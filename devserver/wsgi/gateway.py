@@ -11,10 +11,9 @@ import logging
 import os
 import stat
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
-from typing import IO, Any, Protocol
+from typing import IO, Any, NamedTuple, Protocol
 
 from ..http.parser import Request
 from ..http.response import ResponseFramer, error_response
@@ -44,8 +43,7 @@ class Transport(Protocol):
         """Send ``count`` bytes of ``file`` from ``offset``, by ``os.sendfile`` where possible."""
 
 
-@dataclass(slots=True)
-class ResponseSummary:
+class ResponseSummary(NamedTuple):
     """What the access log and the connection need to know once a response is over."""
 
     status: int

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 _STATUS: Final = re.compile(r"[1-5]\d\d [^\x00-\x08\x0a-\x1f\x7f]*")
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -23,8 +22,7 @@ class InvalidResponseError(Exception):
     """The application broke PEP 3333 (or HTTP) in its status or headers."""
 
 
-@dataclass(slots=True)
-class ResponseStart:
+class ResponseStart(NamedTuple):
     """A validated ``start_response`` call."""
 
     status: str

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Final
@@ -100,6 +99,8 @@ class BodySpool:
     """
 
     def __init__(self) -> None:
+        import tempfile  # not at module level: it costs ~3 ms of start-up, and most requests have no body
+
         self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_LIMIT)  # noqa: SIM115 (closed by close())
         self.size = 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from email.utils import formatdate
 from http import HTTPStatus
 from types import SimpleNamespace
@@ -133,12 +134,11 @@ def test_date_is_formatted_once_a_second(monkeypatch: pytest.MonkeyPatch) -> Non
     now = [1_000_000.1]
     calls: list[float] = []
 
-    def counting_formatdate(timeval: float, *, usegmt: bool) -> str:
-        calls.append(timeval)
-        return formatdate(timeval, usegmt=usegmt)
+    def counting_gmtime(seconds: float) -> time.struct_time:
+        calls.append(seconds)
+        return time.gmtime(seconds)
 
-    monkeypatch.setattr("devserver.http.response.time", SimpleNamespace(time=lambda: now[0]))
-    monkeypatch.setattr("devserver.http.response.formatdate", counting_formatdate)
+    monkeypatch.setattr("devserver.http.response.time", SimpleNamespace(time=lambda: now[0], gmtime=counting_gmtime))
     date = DateHeader()
     first = date.value()
     now[0] = 1_000_000.9
@@ -157,3 +157,12 @@ def test_error_response_is_complete_and_closes() -> None:
     assert header(head + b"\r\n\r\n", "Content-Length") == [str(len(body))]
     assert header(head + b"\r\n\r\n", "Connection") == ["close"]
     assert body == b"431 Request Header Fields Too Large\n\nToo many header fields\n"
+
+
+def test_date_header_is_the_rfc_9110_imf_fixdate() -> None:
+
+    header = DateHeader()
+    before = formatdate(usegmt=True)
+    value = header.value()
+    after = formatdate(usegmt=True)
+    assert value in (before, after)
