@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,6 +20,12 @@ class ServerConfig:
     header_timeout: float = 10.0
     send_timeout: float = 10.0
     shutdown_timeout: float = 5.0
+    # The reloader's (read by devserver.reload, not by backends).
+    reload_dirs: tuple[str, ...] = ()
+    reload_include: tuple[str, ...] = ()
+    reload_exclude: tuple[str, ...] = ()
+    reload_delay_ms: int = 50
+    reload_poll: bool = False
 
     def with_options(self, **overrides: Any) -> ServerConfig:
         """Command-line options win over settings; ``None`` means "not given"."""
@@ -49,6 +56,37 @@ def _non_empty_str(value: Any) -> str:
     return value
 
 
+def _non_negative_milliseconds(value: Any) -> int:
+    if type(value) not in (int, float) or not 0 <= value < 60_000:
+        raise ValueError("a number of milliseconds from 0 to 60000")
+    milliseconds: float = value
+    return round(milliseconds)
+
+
+def _bool(value: Any) -> bool:
+    if type(value) is not bool:
+        raise ValueError("True or False")
+    return value
+
+
+def _globs(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple) or not all(_is_text(item) for item in value):
+        raise ValueError("a list of glob patterns (non-empty strings)")
+    return tuple(value)
+
+
+def _directories(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple) or not all(_is_text(item) for item in value):
+        raise ValueError("a list of directory paths (non-empty strings)")
+    if not all(os.path.isdir(item) for item in value):
+        raise ValueError("a list of existing directories")
+    return tuple(value)
+
+
+def _is_text(item: Any) -> bool:
+    return type(item) is str and bool(item)
+
+
 #: setting name → (ServerConfig field, validator)
 SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "BACKEND": ("backend", _non_empty_str),
@@ -57,6 +95,11 @@ SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "HEADER_TIMEOUT": ("header_timeout", _positive_number),
     "SEND_TIMEOUT": ("send_timeout", _positive_number),
     "SHUTDOWN_TIMEOUT": ("shutdown_timeout", _non_negative_number),
+    "RELOAD_DIRS": ("reload_dirs", _directories),
+    "RELOAD_INCLUDE": ("reload_include", _globs),
+    "RELOAD_EXCLUDE": ("reload_exclude", _globs),
+    "RELOAD_DELAY": ("reload_delay_ms", _non_negative_milliseconds),
+    "RELOAD_POLL": ("reload_poll", _bool),
 }
 
 

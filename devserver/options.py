@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from .backends import BACKENDS
 from .errors import ConfigurationError
@@ -67,6 +67,67 @@ def add_devserver_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_reload_arguments(parser: argparse.ArgumentParser) -> None:
+    """The reloader's options; each is also a ``DEVSERVER`` setting (``RELOAD_DIRS`` ...)."""
+    parser.add_argument(
+        "--reload-dir",
+        action="append",
+        dest="reload_dirs",
+        type=_directory,
+        metavar="DIR",
+        help="Also watch DIR and its subdirectories (repeatable).",
+    )
+    parser.add_argument(
+        "--reload-include",
+        action="append",
+        metavar="GLOB",
+        help="Also restart when a file matching GLOB changes, besides *.py (repeatable).",
+    )
+    parser.add_argument(
+        "--reload-exclude",
+        action="append",
+        metavar="GLOB",
+        help="Ignore changes to files or directories matching GLOB (repeatable).",
+    )
+    parser.add_argument(
+        "--reload-delay",
+        type=_milliseconds,
+        dest="reload_delay_ms",
+        metavar="MS",
+        help="Wait for MS milliseconds without changes before restarting, so bursts restart once (default: 50).",
+    )
+    parser.add_argument(
+        "--reload-poll",
+        action="store_const",
+        const=True,
+        help="Poll for file changes instead of using the operating system's notifications.",
+    )
+
+
+def reload_options(options: dict[str, object]) -> dict[str, object]:
+    """The reload settings given on the command line, for ``ServerConfig.with_options``."""
+    names = ("reload_dirs", "reload_include", "reload_exclude", "reload_delay_ms", "reload_poll")
+    given = {name: options.get(name) for name in names}
+    present = {name: value for name, value in given.items() if value is not None}
+    return {name: tuple(value) if isinstance(value, list) else value for name, value in present.items()}
+
+
+def _directory(value: str) -> str:
+    if not os.path.isdir(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a directory")
+    return value
+
+
+def _milliseconds(value: str) -> int:
+    try:
+        milliseconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of milliseconds") from None
+    if not 0 <= milliseconds < 60_000:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of milliseconds from 0 to 60000")
+    return round(milliseconds)
+
+
 def add_smoke_arguments(parser: argparse.ArgumentParser) -> None:
     """Options for scripts and CI: the readiness file and the one-shot ``--check`` mode."""
     parser.add_argument(
@@ -105,8 +166,7 @@ def _seconds(value: str) -> float:
     return seconds
 
 
-@dataclass(frozen=True, slots=True)
-class Address:
+class Address(NamedTuple):
     addr: str
     port: str
     use_ipv6: bool

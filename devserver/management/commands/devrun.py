@@ -25,22 +25,33 @@ from ...backends import DEFAULT_BACKEND, resolve_backend
 from ...backends.base import Backend
 from ...banner import banner_lines, display_host, production_warning
 from ...conf import ServerConfig, load_config
-from ...errors import EXIT_OK, ConfigurationError, DevserverError
+from ...errors import EXIT_OK, RESTART_EXIT_CODE, ConfigurationError, DevserverError
 from ...listener import bind_listener, bound_port, inherited_listener
-from ...options import add_devserver_arguments, add_runserver_arguments, add_smoke_arguments, parse_addrport
+from ...options import (
+    add_devserver_arguments,
+    add_reload_arguments,
+    add_runserver_arguments,
+    add_smoke_arguments,
+    parse_addrport,
+    reload_options,
+)
 from ...readiness import Readiness, ReadyFile, is_reloader_child, signal_pid
 from ...wsgi.gateway import WSGIApplication
 
 if TYPE_CHECKING:
+    from ...reload.child import ReloaderChild
     from ...smoke import SmokeCheck
 
 
 class Command(RunserverCommand):
     help = "Starts devserver, a faster and sturdier drop-in for runserver, and serves static files."
+    #: In a reloader child (``RUN_MAIN=true``): the link to the supervisor and the watcher.
+    reloader_child: ReloaderChild | None = None
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         add_runserver_arguments(parser)
         add_devserver_arguments(parser)
+        add_reload_arguments(parser)
         add_smoke_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -78,7 +89,7 @@ class Command(RunserverCommand):
                 returncode=2,
             )
         self.server_config: ServerConfig = config.with_options(
-            backend=backend, shutdown_timeout=options.get("shutdown_timeout")
+            backend=backend, shutdown_timeout=options.get("shutdown_timeout"), **reload_options(options)
         )
         self.backend_class: type[Backend] = resolve_backend(self.server_config.backend or DEFAULT_BACKEND)
         self.prepare_smoke(**options)
@@ -95,8 +106,28 @@ class Command(RunserverCommand):
                 self.ready_file.remove()
 
     def run(self, **options: Any) -> None:
-        """Run the server (the watchdog reloader, when enabled, arrives with its own issue)."""
+        """Serve; with the reloader, this process supervises and the server runs in a child."""
+        if options["use_reloader"]:
+            if not is_reloader_child():
+                sys.exit(self.supervise())
+            from ...reload.child import ReloaderChild
+
+            self.reloader_child = ReloaderChild.from_environ()
+            self.reloader_child.watch_supervisor()
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which relays SIGTERM
         self.inner_run(None, **options)
+
+    def supervise(self) -> int:
+        """The reloader's parent: bind once, then run this command as a child until stopped."""
+        from ...reload.supervisor import Supervisor
+
+        try:
+            listener = bind_listener(self.addr, int(self.port), ipv6=self.use_ipv6)
+        except DevserverError as error:
+            self.stderr.write(f"Error: {error}")
+            return error.exit_status
+        with listener:
+            return Supervisor(listener, self.server_config, write=self.stderr.write).run()
 
     def get_handler(self, *args: Any, **options: Any) -> WSGIApplication:  # type: ignore[override]  # any WSGI app
         """The WSGI application, wrapped for static files when runserver would serve them."""
@@ -125,6 +156,7 @@ class Command(RunserverCommand):
         self.on_bind(bound_port(listener))
         previous = self._install_signal_handlers(backend)
         readiness = self.announce_ready(bound_port(listener))
+        self.watch_for_changes(backend)
         check = self.start_check(backend, readiness, options.get("check"))
         try:
             backend.serve_forever()
@@ -132,6 +164,8 @@ class Command(RunserverCommand):
             for signum, handler_before in previous.items():
                 signal.signal(signum, handler_before)
             self.withdraw_ready()
+        if self.reloader_child is not None and self.reloader_child.restarting:
+            sys.exit(RESTART_EXIT_CODE)
         if shutdown_message:
             self.stdout.write(shutdown_message)
         sys.exit(self.report_check(check, strict=options.get("check_strict", False)) if check else EXIT_OK)
@@ -158,6 +192,18 @@ class Command(RunserverCommand):
         self.stdout.write(readiness.ready_line())
         self.stdout.flush()
         return readiness
+
+    def watch_for_changes(self, backend: Backend) -> None:
+        """In a reloader child: say why it restarted, then watch files; a change that needs a
+        restart stops ``backend`` gracefully and the command exits with the restart code."""
+        child = self.reloader_child
+        if child is None:
+            return
+        summary = child.reload_summary()
+        if summary:
+            self.stdout.write(summary)
+            self.stdout.flush()
+        child.serving(backend, self.server_config, warn=self.stderr.write)
 
     def withdraw_ready(self) -> None:
         """Remove the ready file (once serving stops, and at exit), unless a reloader's supervisor owns it."""
@@ -204,4 +250,6 @@ class Command(RunserverCommand):
         previous: dict[int, Any] = {}
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, on_signal)
+        if self.reloader_child is not None:  # the supervisor relays Ctrl-C as SIGTERM: one signal, not two
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         return previous

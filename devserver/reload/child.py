@@ -1,0 +1,121 @@
+"""The reloader child's side: notice a dead supervisor, watch files, restart gracefully.
+
+The command creates a :class:`ReloaderChild` when it runs with ``RUN_MAIN=true``. The
+listening socket itself comes from :func:`devserver.listener.inherited_listener`; this
+module only starts the watcher once the backend serves, and turns its verdict into a
+graceful stop (``backend.shutdown()``) followed by the restart exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+from ..conf import ServerConfig
+from .handoff import CONTROL_FD_ENV, READY, SPAWNED_AT_ENV, ReloadNote, describe_change, encode_message, restart_message
+from .observer import ObserverFactory
+from .paths import PathRules
+from .watcher import Restart, WatchdogReloader
+
+
+class Stoppable(Protocol):
+    def shutdown(self) -> None: ...
+
+
+def _exit_now() -> None:
+    os._exit(1)  # nobody is left to read the status; only leaving matters
+
+
+class ReloaderChild:
+    """State a reloader child keeps: the control socket, its spawn time, why it started."""
+
+    def __init__(
+        self, control: socket.socket | None, *, spawned_at: float | None = None, note: ReloadNote | None = None
+    ) -> None:
+        self.control = control
+        self.spawned_at = spawned_at
+        self.note = note
+        #: Set once the watcher asked for a restart; the command then exits with code 3.
+        self.restart: ReloadNote | None = None
+        self.reloader: WatchdogReloader | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> ReloaderChild:
+        control = None
+        descriptor = environ.get(CONTROL_FD_ENV, "")
+        if descriptor.isdigit():
+            with contextlib.suppress(OSError):  # not a socket (e.g. a stale variable): no parent watch
+                control = socket.socket(fileno=int(descriptor))
+                control.set_inheritable(False)  # a subprocess must not keep the supervisor's EOF away
+        try:
+            spawned_at: float | None = float(environ.get(SPAWNED_AT_ENV, ""))
+        except ValueError:
+            spawned_at = None
+        return cls(control, spawned_at=spawned_at, note=ReloadNote.from_environ(environ))
+
+    @property
+    def restarting(self) -> bool:
+        return self.restart is not None
+
+    def watch_supervisor(self, on_gone: Callable[[], None] = _exit_now) -> threading.Thread | None:
+        """Call ``on_gone`` (by default, exit at once) when the supervisor's end of the control
+        socket closes: it died, even by SIGKILL, and this process must not outlive it."""
+        control = self.control
+        if control is None:
+            return None
+
+        def wait_for_eof() -> None:
+            with contextlib.suppress(OSError):
+                while control.recv(4096):
+                    pass  # the supervisor never writes; anything read is ignored
+            on_gone()
+
+        thread = threading.Thread(target=wait_for_eof, name="devserver-supervisor-watch", daemon=True)
+        thread.start()
+        return thread
+
+    def reload_summary(self, now: float | None = None) -> str | None:
+        """``shop/views.py changed, reloaded in 412 ms`` on a restart, None on the first start."""
+        if self.note is None:
+            return None
+        return self.note.summary(time.time() if now is None else now)
+
+    def serving(self, backend: Stoppable, config: ServerConfig, *, warn: Callable[[str], None]) -> WatchdogReloader:
+        """Tell the supervisor this child serves (it may warm up a spare now), and watch
+        files on a daemon thread; a change that needs a restart stops ``backend`` gracefully."""
+        self._send(encode_message(READY))
+        rules = PathRules.for_this_interpreter(include=config.reload_include, exclude=config.reload_exclude)
+        reloader = WatchdogReloader(
+            on_restart=lambda restart: self.request_restart(restart, backend),
+            rules=rules,
+            reload_dirs=[Path(directory).absolute() for directory in config.reload_dirs],
+            delay=config.reload_delay_ms / 1000,
+            observers=ObserverFactory(force_polling=config.reload_poll),
+            since=self.spawned_at,
+            warn=warn,
+        )
+        self.reloader = reloader
+        thread = threading.Thread(
+            target=reloader.run, args=(threading.main_thread(),), name="devserver-watcher", daemon=True
+        )
+        thread.start()
+        return reloader
+
+    def request_restart(self, restart: Restart, backend: Stoppable) -> None:
+        """Tell the supervisor why (it starts the next child at once, while this one drains),
+        then stop serving: the command exits with the restart code."""
+        note = ReloadNote(describe_change(restart.path, restart.changed), time.time() - restart.waited)
+        self.restart = note
+        self._send(restart_message(note))
+        backend.shutdown()
+
+    def _send(self, message: bytes) -> None:
+        if self.control is not None:
+            with contextlib.suppress(OSError):  # the supervisor is gone: the EOF watch exits
+                self.control.sendall(message)

@@ -1,0 +1,153 @@
+"""While no child serves (it crashed), answer on the held socket with what it printed.
+
+A browser reloading after a typo gets a 500 page with the traceback instead of "connection
+refused". The server is deliberately tiny: read the request head, answer, close; it speaks
+just enough HTTP for that and stops accepting before the next child starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import selectors
+import socket
+import threading
+import time
+from typing import Final
+
+#: How long a client may take to send its request head, and how much of it is read.
+READ_TIMEOUT: Final = 5.0
+MAX_HEAD: Final = 64 * 1024
+#: After answering, what the client still sends is read and dropped this long, so closing
+#: with unread input does not reset the connection before the client reads the page.
+LINGER: Final = 1.0
+_TRACEBACK: Final = "Traceback (most recent call last):"
+_SHOWN_LINES: Final = 80
+
+
+def crash_details(output: str) -> str:
+    """The part of a crashed child's stderr worth showing: its last traceback, if any."""
+    start = output.rfind(_TRACEBACK)
+    if start != -1:
+        return output[start:].strip()
+    return "\n".join(output.strip().splitlines()[-_SHOWN_LINES:])
+
+
+def render_page(summary: str, details: str) -> bytes:
+    """A plain HTML page (no scripts, no assets): what happened, then the output."""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8"><title>Server error: the development server crashed</title>'
+        "<style>body{font-family:sans-serif;margin:2em}pre{background:#f6f6f6;padding:1em;overflow:auto}</style>"
+        "</head><body>\n"
+        "<h1>The development server could not start</h1>\n"
+        f"<p>{html.escape(summary)}</p>\n"
+        "<p>Fix the error and save the file: devserver restarts on the next change.</p>\n"
+        f"<pre>{html.escape(details or '(the server printed nothing)')}</pre>\n"
+        "</body></html>\n"
+    ).encode()
+
+
+def response_head(body_length: int) -> bytes:
+    return (
+        "HTTP/1.1 500 Internal Server Error\r\n"
+        "Content-Type: text/html; charset=utf-8\r\n"
+        f"Content-Length: {body_length}\r\n"
+        "Cache-Control: no-store\r\n"
+        "Connection: close\r\n"
+        "\r\n"
+    ).encode("ascii")
+
+
+class ErrorPageServer:
+    """Answers every request on ``listener`` with ``page`` (status 500) until :meth:`stop`."""
+
+    def __init__(self, listener: socket.socket, page: bytes) -> None:
+        self.listener = listener
+        self.page = page
+        self._head = response_head(len(page))
+        self._stop_reader, self._stop_writer = socket.socketpair()
+        self._accepting: threading.Thread | None = None
+        self._answering: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self._accepting = threading.Thread(target=self._accept_loop, name="devserver-error-page", daemon=True)
+        self._accepting.start()
+
+    def stop(self) -> None:
+        """Stop accepting: connections then wait in the backlog for the next child. Answers
+        in progress finish on their own threads (bounded by :data:`READ_TIMEOUT`)."""
+        with contextlib.suppress(OSError):
+            self._stop_writer.send(b"x")
+        if self._accepting is not None:
+            self._accepting.join()
+        self._stop_reader.close()
+        self._stop_writer.close()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Whether every answer in progress finished within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            answering = list(self._answering)
+        for thread in answering:
+            thread.join(max(deadline - time.monotonic(), 0.0))
+        return not any(thread.is_alive() for thread in answering)
+
+    def _accept_loop(self) -> None:
+        self.listener.setblocking(False)
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.listener, selectors.EVENT_READ)
+            selector.register(self._stop_reader, selectors.EVENT_READ)
+            while True:
+                ready = {key.fileobj for key, _ in selector.select()}
+                if self._stop_reader in ready:
+                    return
+                self._accept_pending()
+
+    def _accept_pending(self) -> None:
+        while True:
+            try:
+                sock, _address = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # e.g. EMFILE; the next readiness tries again
+                return
+            thread = threading.Thread(target=self._answer, args=(sock,), name="devserver-error-answer", daemon=True)
+            with self._lock:
+                self._answering.add(thread)
+            thread.start()
+
+    def _answer(self, sock: socket.socket) -> None:
+        try:
+            sock.settimeout(READ_TIMEOUT)
+            head = self._read_head(sock)
+            if head is not None:
+                body = b"" if head.startswith(b"HEAD ") else self.page
+                sock.sendall(self._head + body)
+                self._linger(sock)
+        except OSError:
+            pass  # the client went away; nothing to tell it
+        finally:
+            sock.close()
+            with self._lock:
+                self._answering.discard(threading.current_thread())
+
+    @staticmethod
+    def _read_head(sock: socket.socket) -> bytes | None:
+        received = b""
+        while b"\r\n\r\n" not in received and len(received) < MAX_HEAD:
+            chunk = sock.recv(8192)
+            if not chunk:
+                return received or None
+            received += chunk
+        return received
+
+    @staticmethod
+    def _linger(sock: socket.socket) -> None:
+        sock.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + LINGER
+        while (remaining := deadline - time.monotonic()) > 0:
+            sock.settimeout(remaining)
+            if not sock.recv(65536):
+                return

@@ -1,0 +1,90 @@
+"""What the supervisor and its child tell each other, and through which channels.
+
+Down (parent → child), in the environment: ``RUN_MAIN``, the listening socket's descriptor,
+when the child was spawned, and why (the change that caused this restart, and when it was
+seen). Up (child → parent), on a socket pair: one line saying which change made it exit
+with the restart code, and one when it serves. A warm spare (see :mod:`.spare`) reads its
+orders on the same socket. And it tells the child its parent is gone: it reads EOF.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+#: The child's end of the control socket pair.
+CONTROL_FD_ENV: Final = "DEVSERVER_CONTROL_FD"
+#: ``time.time()`` when the supervisor started this child.
+SPAWNED_AT_ENV: Final = "DEVSERVER_SPAWNED_AT"
+#: Why this child was started (absent on the first start).
+RELOAD_REASON_ENV: Final = "DEVSERVER_RELOAD_REASON"
+#: ``time.time()`` of the change that caused this start.
+RELOAD_STARTED_ENV: Final = "DEVSERVER_RELOAD_STARTED"
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadNote:
+    """Which change caused a restart, and when it was seen (wall-clock seconds)."""
+
+    reason: str
+    started: float
+
+    def to_environ(self) -> dict[str, str]:
+        return {RELOAD_REASON_ENV: self.reason, RELOAD_STARTED_ENV: repr(self.started)}
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ReloadNote | None:
+        reason, started = environ.get(RELOAD_REASON_ENV), environ.get(RELOAD_STARTED_ENV)
+        if not reason or not started:
+            return None
+        try:
+            return cls(reason, float(started))
+        except ValueError:
+            return None
+
+    def summary(self, now: float) -> str:
+        return f"{self.reason}, reloaded in {max(now - self.started, 0.0) * 1000:.0f} ms"
+
+
+#: What a child says on the control socket, one JSON object per line.
+READY: Final = "ready"
+RESTART: Final = "restart"
+
+
+def encode_message(event: str, **fields: Any) -> bytes:
+    return json.dumps({"event": event, **fields}).encode() + b"\n"
+
+
+def decode_messages(data: bytes) -> Iterator[dict[str, Any]]:
+    """The complete, well-formed messages in ``data``; anything else is skipped."""
+    for line in data.splitlines():
+        with contextlib.suppress(ValueError):
+            message = json.loads(line)
+            if isinstance(message, dict) and isinstance(message.get("event"), str):
+                yield message
+
+
+def restart_message(note: ReloadNote) -> bytes:
+    return encode_message(RESTART, reason=note.reason, started=note.started)
+
+
+def note_from_message(message: dict[str, Any]) -> ReloadNote | None:
+    try:
+        return ReloadNote(str(message["reason"]), float(message["started"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def describe_change(path: Path, changed: int = 1, cwd: Path | None = None) -> str:
+    """``shop/views.py changed`` (relative to the working directory when inside it)."""
+    base = cwd if cwd is not None else Path.cwd()
+    try:
+        shown = str(path.relative_to(base))
+    except ValueError:
+        shown = str(path)
+    more = f" (and {changed - 1} more)" if changed > 1 else ""
+    return f"{shown} changed{more}"

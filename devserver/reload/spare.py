@@ -1,0 +1,126 @@
+"""A warm spare: the next child, started early, with Django's own modules already imported.
+
+Starting Python and importing Django takes about two thirds of a restart, and none of it
+depends on the project. So, once a child serves, the supervisor starts a spare that
+imports the framework (never the project: ``DJANGO_SETTINGS_MODULE`` is hidden meanwhile,
+so any module that reads settings at import time is left out) and waits. At the next
+restart the supervisor sends it the child's environment and command line, and the spare
+runs ``manage.py`` in-process, exactly where a fresh child would start.
+
+If anything it imported changed on disk since it started (a ``pip install``, an edit to
+an editable package), it replaces itself with a fresh interpreter (``os.execv``) instead:
+a spare is only ever a shortcut, never a different program.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import runpy
+import signal
+import socket
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any, Final, NoReturn
+
+from .handoff import CONTROL_FD_ENV
+
+#: Framework modules that import without settings, in the order Django itself imports them.
+PRELOAD: Final = (
+    "django.core.management",
+    "django.core.management.commands.runserver",
+    "django.core.management.commands.migrate",
+    "django.db.backends.sqlite3.base",
+    "django.core.handlers.wsgi",
+    "django.contrib.staticfiles.handlers",
+    "django.contrib.admin",
+    "django.contrib.sessions.middleware",
+    "django.contrib.messages.middleware",
+    "django.middleware.csrf",
+    "django.middleware.security",
+    "django.middleware.common",
+    "django.middleware.clickjacking",
+    "django.views.debug",
+    "django.template.loaders.app_directories",
+    "django.template.loaders.cached",
+    "django.utils.translation.reloader",
+    "devserver.management.commands.devrun",
+    "devserver.backends.threaded",
+    "devserver.reload.child",
+)
+
+
+def preload(names: Iterable[str]) -> None:
+    """Import ``names`` with settings out of reach; a module that fails is rolled back
+    whole (with whatever it imported), so nothing half-initialised stays behind."""
+    hidden = os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+    try:
+        for name in names:
+            before = set(sys.modules)
+            try:
+                importlib.import_module(name)
+            except Exception:
+                for added in set(sys.modules) - before:
+                    del sys.modules[added]
+    finally:
+        if hidden is not None:
+            os.environ["DJANGO_SETTINGS_MODULE"] = hidden
+
+
+def changed_since(started: float) -> bool:
+    """Whether a file this process imported was written after ``started``."""
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if path:
+            with contextlib.suppress(OSError):
+                status = os.stat(path)
+                if max(status.st_mtime, status.st_ctime) > started:
+                    return True
+    return False
+
+
+def wait_for_orders(control: socket.socket) -> dict[str, Any] | None:
+    """The supervisor's one message (``{"argv": [...], "env": {...}}``), None on EOF."""
+    received = b""
+    while b"\n" not in received:
+        chunk = control.recv(65536)
+        if not chunk:
+            return None
+        received += chunk
+    orders: dict[str, Any] = json.loads(received.split(b"\n", 1)[0])
+    return orders
+
+
+def become_child(argv: list[str], program: list[str], started: float) -> NoReturn:
+    """Run ``program`` (``manage.py ...`` or ``-m django ...``) here, as a fresh child would;
+    with a stale import, ``execv`` a fresh child instead."""
+    if changed_since(started):
+        os.execv(sys.executable, argv)
+    if program[0] == "-m":
+        sys.argv = list(program[1:])
+        sys.path[0] = os.getcwd()
+        runpy.run_module(program[1], run_name="__main__", alter_sys=True)
+    else:
+        sys.argv = list(program)
+        sys.path[0] = os.path.dirname(os.path.realpath(program[0]))
+        runpy.run_path(program[0], run_name="__main__")
+    sys.exit(0)
+
+
+def main() -> NoReturn:
+    started = time.time()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to relay
+    control = socket.socket(fileno=int(os.environ[CONTROL_FD_ENV]))
+    preload(PRELOAD)
+    try:
+        orders = wait_for_orders(control)
+    finally:
+        control.detach()  # the child's watcher reads this descriptor next: do not close it
+    if orders is None:  # the supervisor is gone, or stops without needing us
+        sys.exit(0)
+    os.environ.clear()
+    os.environ.update(orders["env"])
+    become_child(list(orders["argv"]), list(orders["program"]), started)

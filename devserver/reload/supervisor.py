@@ -1,0 +1,252 @@
+"""The reloader's parent: hold the socket, run the server as a child, restart it.
+
+The supervisor serves nothing while a child runs. It hands the listening socket down, so
+connections made during a restart wait in the backlog (never refused) and port 0 keeps
+its port, and it decides what happens from what its children say and do:
+
+- a child asks for a restart (its watcher saw a change): the next child starts at once,
+  while the old one drains its requests and exits with code 3;
+- the child exits with any other code (a ``SyntaxError`` in ``models.py`` fails
+  ``django.setup()``): print that, answer requests with the traceback, watch the project,
+  and start a new child on the next change instead of spinning;
+- SIGINT or SIGTERM: relay SIGTERM to every child (they drain), and exit 0 once all are
+  gone. A second signal is relayed too, which makes them stop at once.
+
+Signals, messages, exits and file changes all arrive as events on one queue, consumed by
+one loop. Once a child serves, a warm spare (:mod:`.spare`) gets Django imported ahead of
+the next restart.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Final
+
+from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, get_child_arguments
+
+from ..conf import ServerConfig
+from ..errors import EXIT_OK, RESTART_EXIT_CODE
+from ..listener import LISTEN_FD_ENV
+from ..readiness import SUPERVISOR_PID_ENV
+from .crash import CrashWatch
+from .handoff import RELOAD_REASON_ENV, RELOAD_STARTED_ENV, ReloadNote
+from .process import (
+    ChildExited,
+    ChildProcess,
+    ChildReady,
+    RestartRequested,
+    exit_description,
+    interpreter_prefix,
+    spare_arguments,
+)
+from .watcher import sys_modules_files
+
+#: After the shutdown deadline, children that still run get this long before SIGKILL.
+KILL_GRACE: Final = 5.0
+#: Modules that must patch the standard library before anything imports it; a spare that
+#: imported Django first would break them, so they turn spares off.
+_PATCHES_THE_STDLIB: Final = ("gevent", "eventlet")
+
+
+@dataclass(frozen=True, slots=True)
+class StopRequested:
+    signum: int
+
+
+Event = StopRequested | ChildReady | RestartRequested | ChildExited | Path
+
+
+class Supervisor:
+    """Runs the command as a child with ``RUN_MAIN=true`` until a signal stops it."""
+
+    def __init__(
+        self,
+        listener: socket.socket,
+        config: ServerConfig,
+        *,
+        write: Callable[[str], None],
+        command: Sequence[str] | None = None,
+        spares: bool = True,
+        module_files: Callable[[], Iterable[Path]] = sys_modules_files,
+    ) -> None:
+        self.listener = listener
+        self.config = config
+        self.command = [str(arg) for arg in (command if command is not None else get_child_arguments())]
+        self._write = write
+        self._module_files = module_files
+        self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        prefix = interpreter_prefix()
+        self._program: list[str] | None = None
+        if spares and self.command[: len(prefix)] == prefix and not set(_PATCHES_THE_STDLIB) & set(sys.modules):
+            self._program = self.command[len(prefix) :]
+        self.children: set[ChildProcess] = set()
+        self.active: ChildProcess | None = None
+        self.spare: ChildProcess | None = None
+        self.crash: CrashWatch | None = None
+        self.stopping = False
+        self._kill_at: float | None = None
+        #: The note and the suspicion while a spare's crash is retried in a fresh process.
+        self._retrying: ReloadNote | None = None
+        self._spare_suspected = False
+
+    def run(self) -> int:
+        """Supervise until stopped; the exit status for the command."""
+        handlers = {signum: signal.signal(signum, self._on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self._start(note=None)
+            while not (self.stopping and not self.children):
+                self._handle(self._next_event())
+            return EXIT_OK
+        finally:
+            self._end_crash_watch()
+            for child in list(self.children):  # only after an unexpected error: leave no orphan
+                child.signal(signal.SIGKILL)
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._events.put(StopRequested(signum))  # SimpleQueue.put is safe in a signal handler
+
+    def _next_event(self) -> Event | None:
+        """The next event, or None when a deadline (a debounced fix, the kill) comes first."""
+        now = time.monotonic()
+        waits = [self._kill_at - now] if self._kill_at is not None else []
+        if self.crash is not None and (left := self.crash.time_left(now)) is not None:
+            waits.append(left)
+        try:
+            return self._events.get(timeout=max(min(waits), 0.0) if waits else None)
+        except queue.Empty:
+            return None
+
+    def _handle(self, event: Event | None) -> None:
+        if isinstance(event, StopRequested):
+            self._stop()
+        elif isinstance(event, ChildExited):
+            self._exited(event.child, event.returncode)
+        elif isinstance(event, RestartRequested):
+            if event.child is self.active and not self.stopping:
+                self.active = None  # it drains and exits 3 by itself; the next one starts now
+                self._start(event.note)
+        elif isinstance(event, ChildReady):
+            self._ready(event.child)
+        elif isinstance(event, Path) and self.crash is not None:
+            self.crash.add(event, time.monotonic())
+        if self._kill_at is not None and time.monotonic() >= self._kill_at:
+            for child in self.children:
+                child.signal(signal.SIGKILL)
+            self._kill_at = None
+        if self.crash is not None and (note := self.crash.fix(time.monotonic())) is not None:
+            self._end_crash_watch()
+            self._start(note)
+
+    # -- children ----------------------------------------------------------------------------
+
+    def child_environ(self, note: ReloadNote | None) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if key not in (RELOAD_REASON_ENV, RELOAD_STARTED_ENV)}
+        env[DJANGO_AUTORELOAD_ENV] = "true"
+        env[LISTEN_FD_ENV] = str(self.listener.fileno())
+        env[SUPERVISOR_PID_ENV] = str(os.getpid())
+        if note is not None:
+            env.update(note.to_environ())
+        return env
+
+    def _start(self, note: ReloadNote | None, *, fresh: bool = False) -> None:
+        env = self.child_environ(note)
+        spare, self.spare = self.spare, None
+        child = None
+        if spare is not None and not fresh and self._program is not None and spare.returncode is None:
+            try:
+                spare.activate(self.command, self._program, env)
+                child = spare
+            except OSError:  # it died meanwhile; its exit is reaped like any other
+                pass
+        elif spare is not None:
+            self.spare = spare
+        if child is None:
+            child = ChildProcess(self.command, env, self.listener, self._events)
+        self.children.add(child)
+        self.active = child
+        self._retrying = note if child is spare else None
+
+    def _ready(self, child: ChildProcess) -> None:
+        if child is not self.active:
+            return
+        if self._spare_suspected:  # a spare failed where a fresh child works: no more spares
+            self._spare_suspected = False
+            self._program = None
+            self._write("devserver: a warm spare failed to start where a fresh process works; spares are off.")
+            if self.spare is not None:
+                self.spare.signal(signal.SIGTERM)
+        self._warm_spare()
+
+    def _warm_spare(self) -> None:
+        """Start a spare for the next restart (after a child serves, or while one is down)."""
+        if self._program is not None and self.spare is None and not self.stopping:
+            self.spare = ChildProcess(
+                spare_arguments(), self.child_environ(None), self.listener, self._events, spare=True
+            )
+            self.children.add(self.spare)
+
+    def _exited(self, child: ChildProcess, returncode: int) -> None:
+        child.close()
+        self.children.discard(child)
+        if child is self.spare:  # died before its orders: spares do not work here
+            self.spare = None
+            if returncode not in (EXIT_OK, -signal.SIGTERM):
+                self._program = None
+            return
+        if child is not self.active:
+            return  # a retired child done draining, or a spare that died before its orders
+        self.active = None
+        if self.stopping:
+            return
+        if returncode == RESTART_EXIT_CODE:  # asked for a restart without saying so first
+            self._start(note=None)
+        elif returncode == EXIT_OK:  # stopped by someone else: so do we
+            self._stop()
+        elif child.spawned_as_spare and not child.ready:
+            self._spare_suspected = True  # never show an error that a spare could have caused
+            self._start(self._retrying, fresh=True)
+        else:
+            self._spare_suspected = False
+            self._begin_crash_watch(child, returncode)
+
+    def _stop(self) -> None:
+        if not self.stopping:
+            self.stopping = True
+            self._kill_at = time.monotonic() + self.config.shutdown_timeout + KILL_GRACE
+            self._end_crash_watch()
+        for child in self.children:
+            child.signal(signal.SIGTERM)
+
+    # -- after a crash -----------------------------------------------------------------------
+
+    def _begin_crash_watch(self, child: ChildProcess, returncode: int) -> None:
+        summary = f"The server process {exit_description(returncode)}."
+        self._write(f"devserver: {summary} Requests get an error page until a file changes.")
+        self.crash = CrashWatch(
+            self.listener,
+            self.config,
+            summary=summary,
+            output=child.output(),
+            module_files=self._module_files(),
+            receive=self._events.put,
+        )
+        warning = self.crash.start(since=child.spawned_at)
+        if warning:
+            self._write(warning)
+        self._warm_spare()
+
+    def _end_crash_watch(self) -> None:
+        crash, self.crash = self.crash, None
+        if crash is not None:
+            crash.stop()
