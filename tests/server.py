@@ -27,9 +27,14 @@ class DevrunProcess:
     """A ``manage.py devrun`` subprocess whose output is collected line by line."""
 
     def __init__(
-        self, args: Sequence[str], env: dict[str, str], cwd: Path = REPO, stdin: int = subprocess.DEVNULL
+        self,
+        args: Sequence[str],
+        env: dict[str, str],
+        cwd: Path = REPO,
+        stdin: int = subprocess.DEVNULL,
+        manage: Path = MANAGE,
     ) -> None:
-        self.args = [sys.executable, "-u", str(MANAGE), "devrun", *args]
+        self.args = [sys.executable, "-u", str(manage), "devrun", *args]
         self.process = subprocess.Popen(
             self.args,
             cwd=cwd,

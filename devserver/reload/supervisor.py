@@ -99,8 +99,16 @@ class Supervisor:
         self._spare_suspected = False
 
     def run(self) -> int:
-        """Supervise until stopped; the exit status for the command."""
+        """Supervise until SIGINT or SIGTERM; the exit status for the command."""
         handlers = {signum: signal.signal(signum, self._on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            return self.serve()
+        finally:
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+
+    def serve(self) -> int:
+        """The loop, without signal handlers (:meth:`request_stop` ends it)."""
         try:
             self._start(note=None)
             while not (self.stopping and not self.children):
@@ -110,11 +118,13 @@ class Supervisor:
             self._end_crash_watch()
             for child in list(self.children):  # only after an unexpected error: leave no orphan
                 child.signal(signal.SIGKILL)
-            for signum, handler in handlers.items():
-                signal.signal(signum, handler)
+
+    def request_stop(self, signum: int = signal.SIGTERM) -> None:
+        """What SIGINT and SIGTERM do; safe from any thread and from a signal handler."""
+        self._events.put(StopRequested(signum))  # SimpleQueue.put is reentrant
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self._events.put(StopRequested(signum))  # SimpleQueue.put is safe in a signal handler
+        self.request_stop(signum)
 
     def _next_event(self) -> Event | None:
         """The next event, or None when a deadline (a debounced fix, the kill) comes first."""

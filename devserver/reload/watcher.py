@@ -86,9 +86,11 @@ class WatchdogReloader(autoreload.BaseReloader):
     # -- the loop --------------------------------------------------------------------------
 
     def tick(self) -> Iterator[None]:
-        """Start observing, then per step: wait for changes (no timeout while idle, so an
-        idle reloader costs nothing), group them, and act on a batch once it is due."""
+        """The first step starts observing; each later one waits for changes (without a
+        timeout while idle, so an idle reloader costs nothing), groups them, and acts on a
+        batch once it is due."""
         self._observe()
+        yield
         while True:
             paths = self.inbox.take(self._debouncer.time_left(self._clock()))
             for path in paths:
