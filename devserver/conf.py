@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ConfigurationError
 
 
-@dataclass(frozen=True, slots=True)
-class ServerConfig:
+class ServerConfig(NamedTuple):
     """Everything a backend needs to know besides the socket and the application."""
 
     backend: str = "threaded"
@@ -29,7 +27,7 @@ class ServerConfig:
 
     def with_options(self, **overrides: Any) -> ServerConfig:
         """Command-line options win over settings; ``None`` means "not given"."""
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        return self._replace(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def _positive_int(value: Any) -> int:
