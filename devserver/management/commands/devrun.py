@@ -7,6 +7,7 @@ code written against runserver can subclass it.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -139,6 +140,7 @@ class Command(RunserverCommand):
 
     def inner_run(self, *args: Any, **options: Any) -> None:
         autoreload.raise_last_exception()
+        gc.disable()  # start-up allocates a lot and frees little: collecting now only costs time
         shutdown_message = options.get("shutdown_message", "")
         if not options["skip_checks"]:
             self.stdout.write("Performing system checks...\n\n")
@@ -153,11 +155,13 @@ class Command(RunserverCommand):
             self.stderr.write(f"Error: {error}")
             sys.exit(error.exit_status)
         backend = self.backend_class(listener, handler, self.server_config)
+        previous = self._install_signal_handlers(backend)  # before the banner: a script may signal at once
         self.on_bind(bound_port(listener))
-        previous = self._install_signal_handlers(backend)
-        readiness = self.announce_ready(bound_port(listener))
         self.watch_for_changes(backend)
+        readiness = self.announce_ready(bound_port(listener))
         check = self.start_check(backend, readiness, options.get("check"))
+        gc.freeze()  # what start-up built lives on: later collections need not scan it
+        gc.enable()
         try:
             backend.serve_forever()
         finally:
