@@ -87,9 +87,9 @@ class ReloaderChild:
         return self.note.summary(time.time() if now is None else now)
 
     def serving(self, backend: Stoppable, config: ServerConfig, *, warn: Callable[[str], None]) -> WatchdogReloader:
-        """Tell the supervisor this child serves (it may warm up a spare now), and watch
-        files on a daemon thread; a change that needs a restart stops ``backend`` gracefully."""
-        self._send(encode_message(READY))
+        """Watch files (started here, so nothing is missed once the server says it is ready)
+        and act on changes on a daemon thread: a change that needs a restart stops ``backend``
+        gracefully. Then tell the supervisor this child serves (it may warm up a spare now)."""
         rules = PathRules.for_this_interpreter(include=config.reload_include, exclude=config.reload_exclude)
         reloader = WatchdogReloader(
             on_restart=lambda restart: self.request_restart(restart, backend),
@@ -101,10 +101,9 @@ class ReloaderChild:
             warn=warn,
         )
         self.reloader = reloader
-        thread = threading.Thread(
-            target=reloader.run, args=(threading.main_thread(),), name="devserver-watcher", daemon=True
-        )
-        thread.start()
+        reloader.start_observing()
+        threading.Thread(target=reloader.run_loop, name="devserver-watcher", daemon=True).start()
+        self._send(encode_message(READY))
         return reloader
 
     def request_restart(self, restart: Restart, backend: Stoppable) -> None:

@@ -9,6 +9,7 @@ requests and exits with the restart code itself.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from django.urls import get_resolver
 from django.utils import autoreload
 
 from .changes import Batch, ChangeInbox, Debouncer
@@ -86,10 +88,11 @@ class WatchdogReloader(autoreload.BaseReloader):
     # -- the loop --------------------------------------------------------------------------
 
     def tick(self) -> Iterator[None]:
-        """The first step starts observing; each later one waits for changes (without a
-        timeout while idle, so an idle reloader costs nothing), groups them, and acts on a
-        batch once it is due."""
-        self._observe()
+        """The first step starts observing (unless :meth:`start_observing` did); each later
+        one waits for changes (without a timeout while idle, so an idle reloader costs
+        nothing), groups them, and acts on a batch once it is due."""
+        if self.plan is None:
+            self._observe()
         yield
         while True:
             paths = self.inbox.take(self._debouncer.time_left(self._clock()))
@@ -110,6 +113,14 @@ class WatchdogReloader(autoreload.BaseReloader):
             running.stop()
 
     # -- what to watch -----------------------------------------------------------------------
+
+    def start_observing(self) -> None:
+        """Ask the receivers what to watch, then watch it, before the server says it is
+        ready: a change made after that is never missed. Then :meth:`run_loop` acts."""
+        with contextlib.suppress(Exception):  # a broken URLconf is for the error page to show
+            _ = get_resolver().urlconf_module  # its modules may connect receivers (django-browser-reload)
+        autoreload.autoreload_started.send(sender=self)
+        self._observe()
 
     def _observe(self) -> None:
         files = self.rules.project_files(self._module_files())
@@ -169,8 +180,8 @@ class WatchdogReloader(autoreload.BaseReloader):
         if self._restart_path is None:
             return
         restart = Restart(self._restart_path, changed=len(batch), waited=self._clock() - batch.first_seen)
+        self._on_restart(restart)  # first: the next child starts while this one stops watching
         self.stop()
-        self._on_restart(restart)
 
     def notify_file_changed(self, path: str | os.PathLike[str]) -> None:
         """Django's contract: a restart unless a ``file_changed`` receiver returns True. A

@@ -198,16 +198,16 @@ class Command(RunserverCommand):
         return readiness
 
     def watch_for_changes(self, backend: Backend) -> None:
-        """In a reloader child: say why it restarted, then watch files; a change that needs a
+        """In a reloader child: watch files, then say why it restarted. A change that needs a
         restart stops ``backend`` gracefully and the command exits with the restart code."""
         child = self.reloader_child
         if child is None:
             return
-        summary = child.reload_summary()
+        child.serving(backend, self.server_config, warn=self.stderr.write)
+        summary = child.reload_summary()  # once watching: a change after this line is never missed
         if summary:
             self.stdout.write(summary)
             self.stdout.flush()
-        child.serving(backend, self.server_config, warn=self.stderr.write)
 
     def withdraw_ready(self) -> None:
         """Remove the ready file (once serving stops, and at exit), unless a reloader's supervisor owns it."""
