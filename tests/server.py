@@ -32,8 +32,11 @@ class DevrunProcess:
         env: dict[str, str],
         cwd: Path = REPO,
         stdin: int = subprocess.DEVNULL,
+        *,
         manage: Path = MANAGE,
+        new_session: bool = False,
     ) -> None:
+        """``new_session``: a process group of its own, so a test can signal it as a terminal does."""
         self.args = [sys.executable, "-u", str(manage), "devrun", *args]
         self.process = subprocess.Popen(
             self.args,
@@ -44,6 +47,7 @@ class DevrunProcess:
             stderr=subprocess.STDOUT,
             text=True,
             bufsize=1,
+            start_new_session=new_session,
         )
         self.lines: list[str] = []
         self._changed = threading.Condition()

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
@@ -82,6 +82,21 @@ def spare_arguments() -> list[str]:
     return [*interpreter_prefix(), "-c", bootstrap]
 
 
+@contextlib.contextmanager
+def ctrl_c_ignored() -> Iterator[None]:
+    """Children start with SIGINT ignored (an ignored signal stays ignored across ``exec``):
+    Ctrl-C reaches the whole process group, and only the supervisor acts on it, relaying
+    SIGTERM. Without this, a child still starting would die with a ``KeyboardInterrupt``."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal dispositions can only change on the main thread
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def exit_description(returncode: int) -> str:
     if returncode < 0:
         with contextlib.suppress(ValueError):
@@ -110,9 +125,10 @@ class ChildProcess:
         self.spawned_at = time.time()
         env = {**env, CONTROL_FD_ENV: str(self.control_fd), SPAWNED_AT_ENV: repr(self.spawned_at)}
         try:
-            self.process = subprocess.Popen(
-                list(argv), env=env, pass_fds=(listener.fileno(), self.control_fd), stderr=subprocess.PIPE
-            )
+            with ctrl_c_ignored():
+                self.process = subprocess.Popen(
+                    list(argv), env=env, pass_fds=(listener.fileno(), self.control_fd), stderr=subprocess.PIPE
+                )
         except BaseException:
             self.control.close()
             raise

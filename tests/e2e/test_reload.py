@@ -57,7 +57,7 @@ class Reloading:
 
     root: Path
     server: DevrunProcess
-    started: list[DevrunProcess] = field(default_factory=list)
+    failures: list[BaseException] = field(default_factory=list)
 
     @property
     def views(self) -> Path:
@@ -78,13 +78,18 @@ class Reloading:
         return int(body)
 
     def wait_for(self, path: str, accept: Callable[[int, bytes], bool]) -> tuple[int, bytes]:
-        """Request ``path`` until a response is accepted; a refused connection fails at once."""
+        """Request ``path`` until a response is accepted. A failed request is kept in
+        ``failures`` (only the test about failures asserts on them) and tried again."""
         deadline = time.monotonic() + DEADLINE
         while True:
-            status, body = self.get(path)
+            try:
+                status, body = self.get(path)
+            except (OSError, http.client.HTTPException) as error:
+                self.failures.append(error)
+                status, body = 0, b""
             if accept(status, body):
                 return status, body
-            assert time.monotonic() < deadline, f"last answer: {status} {body[:300]!r}"
+            assert time.monotonic() < deadline, f"last answer: {status} {body[:300]!r}; failures: {self.failures}"
 
     def mark(self) -> int:
         """An index into the output, to look only at lines printed after it."""
@@ -111,13 +116,15 @@ def start_reloading(project_env: dict[str, str], tmp_path: Path) -> Iterator[Cal
     """Start ``devrun`` (reloader on) in a fresh copy of the project; stopped by PID at the end."""
     started: list[DevrunProcess] = []
 
-    def start(*args: str, before: Callable[[Path], None] | None = None) -> Reloading:
+    def start(*args: str, before: Callable[[Path], None] | None = None, new_session: bool = False) -> Reloading:
         root = copy_project(tmp_path / f"project{len(started)}")
         if before is not None:
             before(root)
         # Other people edit this checkout's devserver/ while the suite runs: not our reloads.
         exclude = ["--reload-exclude", str(REPO / "devserver")]
-        server = DevrunProcess(["127.0.0.1:0", *exclude, *args], project_env, cwd=root, manage=root / "manage.py")
+        server = DevrunProcess(
+            ["127.0.0.1:0", *exclude, *args], project_env, cwd=root, manage=root / "manage.py", new_session=new_session
+        )
         started.append(server)
         server.wait_ready(DEADLINE)
         server.wait_for_line(lambda line: line.startswith(READY_LINE_PREFIX), DEADLINE)  # watching by then
@@ -227,6 +234,7 @@ def test_no_request_fails_while_a_client_polls_across_reloads(start_reloading: C
         stop.set()
         poller.join(DEADLINE)
     assert failures == []
+    assert project.failures == []
     assert {status for status, _ in answers} == {200}
     assert len(answers) > 10
     assert project.server.port == port
@@ -318,6 +326,19 @@ def test_a_signal_stops_everything_with_status_0(start_reloading: Callable[..., 
     project.server.signal(signum)
     assert project.server.wait(DEADLINE) == 0
     assert all(not Path(f"/proc/{pid}").exists() for pid in children)  # reaped, not zombies
+
+
+def test_ctrl_c_at_a_terminal_stops_everything_once(start_reloading: Callable[..., Reloading]) -> None:
+    project = start_reloading(new_session=True)
+    mark = project.mark()
+    edit(project.views, '"Hello, world!"', '"Hello, before Ctrl-C!"')
+    project.wait_for_reload(mark)  # a supervisor, a child that restarted once, and a warm spare
+    os.killpg(project.server.pid, signal.SIGINT)  # a terminal signals the whole foreground group
+    assert project.server.wait(DEADLINE) == 0
+    output = project.server.output()
+    assert output.count("Shutting down") == 1  # relayed once, not received twice
+    assert "Traceback" not in output
+    assert "Forced exit" not in output
 
 
 @needs_proc
