@@ -8,36 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from typing import Any, Final
 
 from django.utils.log import ServerFormatter
 
+from .clock import PerSecond, log_time
+
 logger: Final = logging.getLogger("django.server")
 
-_MONTHS: Final = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-class ServerTime:
-    """``http.server``'s ``log_date_time_string()``, formatted once a second."""
-
-    __slots__ = ("_second", "_value")
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._value = ""
-
-    def value(self) -> str:
-        now = int(time.time())
-        if now != self._second:
-            t = time.localtime(now)
-            day = f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon]}/{t.tm_year:04d}"
-            self._value = f"{day} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
-            self._second = now
-        return self._value
-
-
-SERVER_TIME: Final = ServerTime()
+SERVER_TIME: Final = PerSecond(log_time)
 
 
 ACCESS_FORMAT: Final = '"%s" %s %s %.1fms'

@@ -4,44 +4,19 @@ Content-Length, chunked coding, or connection close.
 
 from __future__ import annotations
 
-import time
 from enum import Enum
 from http import HTTPStatus
 from typing import Final
 
 from .. import __version__
+from ..clock import PerSecond, http_date
 
 SERVER_HEADER: Final = f"devserver/{__version__}"
 LAST_CHUNK: Final = b"0\r\n\r\n"
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
 
 
-_WEEKDAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS: Final = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-class DateHeader:
-    """``Date`` formatted once a second, not once a request."""
-
-    __slots__ = ("_second", "_value")
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._value = ""
-
-    def value(self) -> str:
-        now = int(time.time())
-        if now != self._second:
-            t = time.gmtime(now)
-            self._value = (
-                f"{_WEEKDAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon]} {t.tm_year:04d} "
-                f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
-            )
-            self._second = now
-        return self._value
-
-
-DATE: Final = DateHeader()
+DATE: Final = PerSecond(http_date)
 
 
 class Framing(Enum):

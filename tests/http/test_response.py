@@ -9,10 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from devserver.clock import PerSecond, http_date
 from devserver.http.response import (
     LAST_CHUNK,
     SERVER_HEADER,
-    DateHeader,
     Framing,
     ResponseFramer,
     error_response,
@@ -138,8 +138,8 @@ def test_date_is_formatted_once_a_second(monkeypatch: pytest.MonkeyPatch) -> Non
         calls.append(seconds)
         return time.gmtime(seconds)
 
-    monkeypatch.setattr("devserver.http.response.time", SimpleNamespace(time=lambda: now[0], gmtime=counting_gmtime))
-    date = DateHeader()
+    monkeypatch.setattr("devserver.clock.time", SimpleNamespace(time=lambda: now[0], gmtime=counting_gmtime))
+    date = PerSecond(http_date)
     first = date.value()
     now[0] = 1_000_000.9
     assert date.value() == first
@@ -161,7 +161,7 @@ def test_error_response_is_complete_and_closes() -> None:
 
 def test_date_header_is_the_rfc_9110_imf_fixdate() -> None:
 
-    header = DateHeader()
+    header = PerSecond(http_date)
     before = formatdate(usegmt=True)
     value = header.value()
     after = formatdate(usegmt=True)
