@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,14 @@ def note_from_message(message: dict[str, Any]) -> ReloadNote | None:
         return ReloadNote(str(message["reason"]), float(message["started"]))
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def leave_ctrl_c_to_the_supervisor() -> None:
+    """In a child or a spare: ignore SIGINT, then unblock it (it was blocked at spawn). The
+    terminal sends Ctrl-C to the whole process group; the supervisor relays it as SIGTERM."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def describe_change(path: Path, changed: int = 1, cwd: Path | None = None) -> str:

@@ -83,18 +83,20 @@ def spare_arguments() -> list[str]:
 
 
 @contextlib.contextmanager
-def ctrl_c_ignored() -> Iterator[None]:
-    """Children start with SIGINT ignored (an ignored signal stays ignored across ``exec``):
-    Ctrl-C reaches the whole process group, and only the supervisor acts on it, relaying
-    SIGTERM. Without this, a child still starting would die with a ``KeyboardInterrupt``."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal dispositions can only change on the main thread
+def ctrl_c_held() -> Iterator[None]:
+    """Children start with SIGINT blocked (the signal mask survives ``exec``) and unblock it
+    once they ignore it (:func:`.handoff.leave_ctrl_c_to_the_supervisor`): Ctrl-C reaches the
+    whole process group, and only the supervisor acts on it, relaying SIGTERM. Blocking,
+    unlike ignoring, loses nothing meant for the supervisor: a SIGINT that arrives meanwhile
+    waits, or is taken by another thread."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def exit_description(returncode: int) -> str:
@@ -125,7 +127,7 @@ class ChildProcess:
         self.spawned_at = time.time()
         env = {**env, CONTROL_FD_ENV: str(self.control_fd), SPAWNED_AT_ENV: repr(self.spawned_at)}
         try:
-            with ctrl_c_ignored():
+            with ctrl_c_held():
                 self.process = subprocess.Popen(
                     list(argv), env=env, pass_fds=(listener.fileno(), self.control_fd), stderr=subprocess.PIPE
                 )

@@ -19,14 +19,13 @@ import importlib
 import json
 import os
 import runpy
-import signal
 import socket
 import sys
 import time
 from collections.abc import Iterable
 from typing import Any, Final, NoReturn
 
-from .handoff import CONTROL_FD_ENV
+from .handoff import CONTROL_FD_ENV, leave_ctrl_c_to_the_supervisor
 
 #: Framework modules that import without settings, in the order Django itself imports them.
 PRELOAD: Final = (
@@ -112,7 +111,7 @@ def become_child(argv: list[str], program: list[str], started: float) -> NoRetur
 
 def main() -> NoReturn:
     started = time.time()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to relay
+    leave_ctrl_c_to_the_supervisor()
     control = socket.socket(fileno=int(os.environ[CONTROL_FD_ENV]))
     preload(PRELOAD)
     try:

@@ -6,7 +6,6 @@ import http.client
 import json
 import os
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from devserver.conf import ServerConfig
 from devserver.listener import LISTEN_FD_ENV
 from devserver.readiness import SUPERVISOR_PID_ENV
 from devserver.reload.handoff import RELOAD_REASON_ENV, RELOAD_STARTED_ENV, ReloadNote
+from devserver.reload.process import interpreter_prefix
 from devserver.reload.supervisor import Supervisor
 
 FAKE_CHILD = Path(__file__).with_name("fake_child.py")
@@ -42,7 +42,7 @@ class Running:
             self.listener,
             ServerConfig(reload_delay_ms=20, shutdown_timeout=5),
             write=self.messages.append,
-            command=[sys.executable, str(FAKE_CHILD)],
+            command=[*interpreter_prefix(), str(FAKE_CHILD)],  # as Django's get_child_arguments() starts it
             spares=spares,
             module_files=lambda: [self.project / "app.py"],
         )

@@ -112,10 +112,11 @@ class Command(RunserverCommand):
             if not is_reloader_child():
                 sys.exit(self.supervise())
             from ...reload.child import ReloaderChild
+            from ...reload.handoff import leave_ctrl_c_to_the_supervisor
 
             self.reloader_child = ReloaderChild.from_environ()
             self.reloader_child.watch_supervisor()
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which relays SIGTERM
+            leave_ctrl_c_to_the_supervisor()
         self.inner_run(None, **options)
 
     def supervise(self) -> int:
