@@ -12,15 +12,14 @@ its port, and it decides what happens from what its children say and do:
 - SIGINT or SIGTERM: relay SIGTERM to every child (they drain), and exit 0 once all are
   gone. A second signal is relayed too, which makes them stop at once.
 
-Signals, messages, exits and file changes all arrive as events on one queue, consumed by
-one loop. Once a child serves, a warm spare (:mod:`.spare`) gets Django imported ahead of
-the next restart.
+Signals, messages, exits and file changes all arrive as events on one queue (which a
+signal wakes, whichever thread receives it), consumed by one loop. Once a child serves, a
+warm spare (:mod:`.spare`) gets Django imported ahead of the next restart.
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import socket
 import sys
@@ -38,6 +37,7 @@ from ..errors import EXIT_OK, RESTART_EXIT_CODE
 from ..listener import LISTEN_FD_ENV
 from ..readiness import SUPERVISOR_PID_ENV
 from .crash import CrashWatch
+from .events import EventQueue
 from .handoff import RELOAD_REASON_ENV, RELOAD_STARTED_ENV, ReloadNote
 from .process import (
     ChildExited,
@@ -83,7 +83,7 @@ class Supervisor:
         self.command = [str(arg) for arg in (command if command is not None else get_child_arguments())]
         self._write = write
         self._module_files = module_files
-        self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._events: EventQueue[Event] = EventQueue()
         prefix = interpreter_prefix()
         self._program: list[str] | None = None
         if spares and self.command[: len(prefix)] == prefix and not set(_PATCHES_THE_STDLIB) & set(sys.modules):
@@ -102,7 +102,8 @@ class Supervisor:
         """Supervise until SIGINT or SIGTERM; the exit status for the command."""
         handlers = {signum: signal.signal(signum, self._on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
         try:
-            return self.serve()
+            with self._events.waking_on_signals():
+                return self.serve()
         finally:
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)
@@ -118,10 +119,15 @@ class Supervisor:
             self._end_crash_watch()
             for child in list(self.children):  # only after an unexpected error: leave no orphan
                 child.signal(signal.SIGKILL)
+            self.close()
+
+    def close(self) -> None:
+        """Release the event queue (:meth:`serve` does; a supervisor never served must too)."""
+        self._events.close()
 
     def request_stop(self, signum: int = signal.SIGTERM) -> None:
         """What SIGINT and SIGTERM do; safe from any thread and from a signal handler."""
-        self._events.put(StopRequested(signum))  # SimpleQueue.put is reentrant
+        self._events.put(StopRequested(signum))  # safe in a signal handler: a deque append and a send
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.request_stop(signum)
@@ -132,10 +138,7 @@ class Supervisor:
         waits = [self._kill_at - now] if self._kill_at is not None else []
         if self.crash is not None and (left := self.crash.time_left(now)) is not None:
             waits.append(left)
-        try:
-            return self._events.get(timeout=max(min(waits), 0.0) if waits else None)
-        except queue.Empty:
-            return None
+        return self._events.get(timeout=max(min(waits), 0.0) if waits else None)
 
     def _handle(self, event: Event | None) -> None:
         if isinstance(event, StopRequested):

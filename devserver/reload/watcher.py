@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
 
 from django.urls import get_resolver
 from django.utils import autoreload
@@ -27,9 +26,6 @@ from .observer import ChangeHandler, ObserverFactory, RunningObserver
 from .paths import PathRules, WatchPlan, plan_watches, project_directories, relative_glob_regex
 
 logger = logging.getLogger("django.utils.autoreload")
-
-#: Milliseconds of quiet after a change before acting (``RELOAD_DELAY``).
-DEFAULT_DELAY_MS: Final = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,16 +51,17 @@ class WatchdogReloader(autoreload.BaseReloader):
         *,
         on_restart: Callable[[Restart], None],
         rules: PathRules,
+        delay: float,
         reload_dirs: Iterable[Path] = (),
-        delay: float = DEFAULT_DELAY_MS / 1000,
         observers: ObserverFactory | None = None,
         since: float | None = None,
         warn: Callable[[str], None] = logger.warning,
         clock: Callable[[], float] = time.monotonic,
         module_files: Callable[[], Iterable[Path]] = sys_modules_files,
     ) -> None:
-        """``since`` is when this process was spawned (``time.time()``): a project file
-        changed after it may have been imported stale, so it counts as a change."""
+        """``delay`` is the quiet period in seconds (``RELOAD_DELAY``). ``since`` is when this
+        process was spawned (``time.time()``): a project file changed after it may have been
+        imported stale, so it counts as a change."""
         super().__init__()
         self.rules = rules
         self.reload_dirs = tuple(reload_dirs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -208,8 +209,10 @@ def test_a_spare_that_fails_where_a_fresh_child_works_is_not_used_again(start: S
 
 def test_the_child_environment_carries_the_socket_pid_and_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(RELOAD_REASON_ENV, "stale, from a parent of ours")
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        supervisor = Supervisor(listener, ServerConfig(), write=print, command=["python", "manage.py"])
+    with (
+        socket.create_server(("127.0.0.1", 0)) as listener,
+        contextlib.closing(Supervisor(listener, ServerConfig(), write=print, command=["python"])) as supervisor,
+    ):
         first = supervisor.child_environ(None)
         later = supervisor.child_environ(ReloadNote("a.py changed", 12.5))
         assert first[LISTEN_FD_ENV] == str(listener.fileno())
