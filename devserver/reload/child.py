@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -26,6 +27,21 @@ from .watcher import Restart, WatchdogReloader
 
 class Stoppable(Protocol):
     def shutdown(self) -> None: ...
+
+
+@contextlib.contextmanager
+def stop_signals_kept_for_the_main_thread() -> Iterator[None]:
+    """Threads started inside (ours, and watchdog's) block SIGINT and SIGTERM, so the kernel
+    delivers those to the main thread, where Python runs the handler at once (as the
+    threaded backend's workers do)."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _exit_now() -> None:
@@ -77,7 +93,8 @@ class ReloaderChild:
             on_gone()
 
         thread = threading.Thread(target=wait_for_eof, name="devserver-supervisor-watch", daemon=True)
-        thread.start()
+        with stop_signals_kept_for_the_main_thread():
+            thread.start()
         return thread
 
     def reload_summary(self, now: float | None = None) -> str | None:
@@ -101,8 +118,9 @@ class ReloaderChild:
             warn=warn,
         )
         self.reloader = reloader
-        reloader.start_observing()
-        threading.Thread(target=reloader.run_loop, name="devserver-watcher", daemon=True).start()
+        with stop_signals_kept_for_the_main_thread():
+            reloader.start_observing()
+            threading.Thread(target=reloader.run_loop, name="devserver-watcher", daemon=True).start()
         self._send(encode_message(READY))
         return reloader
 

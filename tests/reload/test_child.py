@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 from collections.abc import Iterator
@@ -60,12 +61,19 @@ def test_a_first_start_says_nothing_and_a_missing_channel_is_tolerated() -> None
 def test_the_supervisors_death_is_noticed(pair: tuple[socket.socket, socket.socket]) -> None:
     supervisor_end, child_end = pair
     gone = threading.Event()
-    watcher = ReloaderChild(child_end).watch_supervisor(on_gone=gone.set)
+    blocked: set[int] = set()
+
+    def on_gone() -> None:
+        blocked.update(signal.pthread_sigmask(signal.SIG_BLOCK, set()))
+        gone.set()
+
+    watcher = ReloaderChild(child_end).watch_supervisor(on_gone=on_gone)
     assert watcher is not None
     assert not gone.is_set()
     supervisor_end.shutdown(socket.SHUT_RDWR)  # what the kernel does when the supervisor dies
     assert gone.wait(10)
     watcher.join(10)
+    assert {signal.SIGINT, signal.SIGTERM} <= blocked  # they go to the main thread, which handles them
 
 
 def test_a_restart_tells_the_supervisor_why_then_stops_the_backend(
