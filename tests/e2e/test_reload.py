@@ -159,8 +159,10 @@ def has_exited(pid: int) -> bool:
 needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 
 
-def test_an_edit_is_served_by_a_new_child_on_the_same_port(start_reloading: Callable[..., Reloading]) -> None:
-    project = start_reloading()
+def test_an_edit_is_served_by_a_new_child_on_the_same_port(
+    start_reloading: Callable[..., Reloading], backend_name: str
+) -> None:
+    project = start_reloading("--backend", backend_name)
     port, before = project.server.port, project.pid()
     mark = project.mark()
     edit(project.views, '"Hello, world!"', '"Hello, reloaded!"')
@@ -205,8 +207,10 @@ def test_a_syntax_error_shows_the_error_page_until_it_is_fixed(
     assert project.wait_for_reload(mark)["reason"] == f"shop/{module} changed"
 
 
-def test_no_request_fails_while_a_client_polls_across_reloads(start_reloading: Callable[..., Reloading]) -> None:
-    project = start_reloading()
+def test_no_request_fails_while_a_client_polls_across_reloads(
+    start_reloading: Callable[..., Reloading], backend_name: str
+) -> None:
+    project = start_reloading("--backend", backend_name)
     answers: list[tuple[int, bytes]] = []
     failures: list[BaseException] = []
     stop = threading.Event()
