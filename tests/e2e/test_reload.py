@@ -229,9 +229,11 @@ def test_no_request_fails_while_a_client_polls_across_reloads(
         text = "Hello, world!"
         for number in range(3):
             new = f"Hello, edit {number}!"
+            mark = project.mark()
             edit(project.views, f'"{text}"', f'"{new}"')
             expected = new.encode()
             project.wait_for("/hello/", lambda status, body: body == expected)  # noqa: B023 (used at once)
+            project.wait_for_reload(mark)  # stdout may reach us after the response
             text = new
         assert len(project.reload_lines()) == 3
     finally:
