@@ -7,7 +7,7 @@ import logging
 import socket
 import threading
 import time
-from typing import ClassVar, Protocol
+from typing import ClassVar, Final, Protocol
 
 from ..accesslog import log_https_attempt, log_request
 from ..conf import ServerConfig
@@ -19,6 +19,11 @@ from ..wsgi.gateway import ClientDisconnected, ResponseSummary, Transport, WSGIA
 from ..wsgi.input import RequestBody
 
 logger = logging.getLogger("django.server")
+
+#: On shutdown, a connection accepted moments ago whose request has not arrived yet still gets
+#: this long to send it: the client connected while we were serving, so it expects an answer
+#: (this is every connection made during a reload, when the old child stops).
+FIRST_REQUEST_GRACE: Final = 1.0
 
 
 class Backend(Protocol):

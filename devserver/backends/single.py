@@ -24,7 +24,7 @@ from ..http.errors import HTTPError, RequestTimeout, ServiceUnavailable
 from ..http.parser import MESSAGE_END, BodyChunk, Request
 from ..wsgi.gateway import WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
-from .base import BaseBackend
+from .base import FIRST_REQUEST_GRACE, BaseBackend
 from .transport import LINGER_SECONDS, SocketTransport
 
 logger = logging.getLogger("django.server")
@@ -43,6 +43,7 @@ class PendingConnection:
         "body",
         "client",
         "deadline",
+        "fresh",
         "http",
         "lingering",
         "overloaded",
@@ -62,6 +63,8 @@ class PendingConnection:
         self.lingering = False
         #: A complete request waits its turn: the socket is not read until it has been answered.
         self.queued = False
+        #: No request received yet: shutdown waits a moment for the first one (FIRST_REQUEST_GRACE).
+        self.fresh = True
         self.client = client
         self.http = HTTPConnection()
         self.transport = SocketTransport(sock)
@@ -119,13 +122,24 @@ class SingleBackend(BaseBackend):
             self._serve(self._ready.popleft())
 
     def _drain(self) -> None:
-        """Requests already fully received are answered (with ``Connection: close``) before exit."""
-        deadline = time.monotonic() + self.config.shutdown_timeout
-        for key, _ in self._selector.select(0):  # requests that arrived before the signal count too
-            if isinstance(key.data, PendingConnection) and not key.data.queued:
-                self._receive(key.data)
-        while self._ready and time.monotonic() < deadline:
-            self._serve(self._ready.popleft())
+        """Answer (with ``Connection: close``) the requests already received, and those of
+        connections accepted but still silent, which get FIRST_REQUEST_GRACE to speak.
+        """
+        self._selector.unregister(self.listener)
+        self._selector.unregister(self.stop_reader)
+        now = time.monotonic()
+        deadline = now + self.config.shutdown_timeout
+        grace = now + min(FIRST_REQUEST_GRACE, self.config.shutdown_timeout)
+        while True:
+            waiting = any(c.fresh and not c.lingering for c in self._connections.values())
+            for key, _ in self._selector.select(max(grace - now, 0) if waiting and not self._ready else 0):
+                if isinstance(key.data, PendingConnection) and not key.data.queued:
+                    self._receive(key.data)
+            if self._ready:
+                self._serve(self._ready.popleft())
+            now = time.monotonic()
+            if now >= deadline or (not self._ready and (not waiting or now >= grace)):
+                return
 
     def shutdown(self) -> None:
         """Stop after the request in flight; cut it if it outlives the drain deadline."""
@@ -197,6 +211,7 @@ class SingleBackend(BaseBackend):
                 return
             if isinstance(event, Request):
                 connection.request = event
+                connection.fresh = False
                 if connection.overloaded:
                     limit = self.config.max_connections
                     self._refuse(

@@ -20,7 +20,7 @@ from ..http.errors import HTTPError, RequestTimeout, ServiceUnavailable
 from ..http.parser import MESSAGE_END, BodyChunk, Request
 from ..wsgi.gateway import ClientDisconnected, WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
-from .base import BaseBackend
+from .base import FIRST_REQUEST_GRACE, BaseBackend
 from .readiness import ReadableWaiter
 from .transport import SocketTransport, bound_sends, close_after_error
 
@@ -165,6 +165,8 @@ class ConnectionWorker:
         self._idle_wait = ReadableWaiter(sock, backend.stop_reader)
         self._data_wait = ReadableWaiter(sock)
         self._refused = False
+        #: No request read yet: shutdown waits a moment for the first one (FIRST_REQUEST_GRACE).
+        self._fresh = True
 
     def run(self) -> None:
         try:
@@ -205,6 +207,7 @@ class ConnectionWorker:
                 self._refuse(error, self.sock)
                 return None
             if isinstance(event, Request):
+                self._fresh = False
                 return event
             if event is CLOSED:
                 return None
@@ -224,8 +227,12 @@ class ConnectionWorker:
         self.backend.refuse(self.transport, error, sock, request_line)
 
     def _wait_for_first_byte(self) -> bool:
-        """Idle keep-alive wait: False on timeout, or on shutdown unless a request has already arrived."""
-        return self.sock.fileno() in self._idle_wait.wait(self.backend.config.keep_alive_timeout)
+        """Idle keep-alive wait: False on timeout, or on shutdown unless a request has arrived
+        (or, on a connection that has sent none yet, arrives within FIRST_REQUEST_GRACE).
+        """
+        if self.sock.fileno() in self._idle_wait.wait(self.backend.config.keep_alive_timeout):
+            return True
+        return self._fresh and self.backend.stopping and self._readable(FIRST_REQUEST_GRACE)
 
     def _readable(self, timeout: float) -> bool:
         return bool(self._data_wait.wait(timeout))
