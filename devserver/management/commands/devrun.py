@@ -37,6 +37,7 @@ from ...options import (
     reload_options,
 )
 from ...readiness import Readiness, ReadyFile, is_reloader_child, signal_pid
+from ...startup import resume_collection
 from ...wsgi.gateway import WSGIApplication
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ class Command(RunserverCommand):
         """Serve; with the reloader, this process supervises and the server runs in a child."""
         if options["use_reloader"]:
             if not is_reloader_child():
+                resume_collection()  # the supervisor lives long and does little
                 sys.exit(self.supervise())
             from ...reload.child import ReloaderChild
             from ...reload.handoff import leave_ctrl_c_to_the_supervisor
@@ -141,7 +143,7 @@ class Command(RunserverCommand):
 
     def inner_run(self, *args: Any, **options: Any) -> None:
         autoreload.raise_last_exception()
-        gc.disable()  # start-up allocates a lot and frees little: collecting now only costs time
+        gc.disable()  # see devserver.startup: apps.py already did this when run as `manage.py devrun`
         shutdown_message = options.get("shutdown_message", "")
         if not options["skip_checks"]:
             self.stdout.write("Performing system checks...\n\n")
@@ -161,8 +163,7 @@ class Command(RunserverCommand):
         self.watch_for_changes(backend)
         readiness = self.announce_ready(bound_port(listener))
         check = self.start_check(backend, readiness, options.get("check"))
-        gc.freeze()  # what start-up built lives on: later collections need not scan it
-        gc.enable()
+        resume_collection()
         try:
             backend.serve_forever()
         finally:
