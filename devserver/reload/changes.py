@@ -6,7 +6,11 @@ burst of changes through :class:`Debouncer` with made-up timestamps.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -86,3 +90,16 @@ class Debouncer:
             return None
         batch, self._batch = self._batch, None
         return batch
+
+
+def forget_bytecode(paths: Iterable[Path]) -> None:
+    """Remove the cached bytecode of changed modules before the next child imports them.
+
+    A ``.pyc`` is trusted when its recorded source mtime (whole seconds) and size match: an
+    edit that keeps the size, within the second the previous child compiled the file, would
+    otherwise be served as the old code.
+    """
+    for path in paths:
+        if path.suffix == ".py":
+            with contextlib.suppress(OSError, ValueError):
+                os.remove(importlib.util.cache_from_source(str(path)))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..conf import ServerConfig
-from .changes import Debouncer
+from .changes import Debouncer, forget_bytecode
 from .errorpage import ErrorPageServer, crash_details, render_page
 from .handoff import ReloadNote, describe_change
 from .observer import ChangeHandler, ObserverFactory, RunningObserver
@@ -99,6 +99,7 @@ class CrashWatch:
         if batch is None:
             return None
         first = next(iter(batch.paths))
+        forget_bytecode(batch.paths)
         return ReloadNote(describe_change(first, len(batch)), time.time() - (now - batch.first_seen))
 
     def stop(self) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from django.urls import get_resolver
 from django.utils import autoreload
 
-from .changes import Batch, ChangeInbox, Debouncer
+from .changes import Batch, ChangeInbox, Debouncer, forget_bytecode
 from .observer import ChangeHandler, ObserverFactory, RunningObserver
 from .paths import PathRules, WatchPlan, plan_watches, project_directories, relative_glob_regex
 
@@ -177,6 +177,7 @@ class WatchdogReloader(autoreload.BaseReloader):
         if self._restart_path is None:
             return
         restart = Restart(self._restart_path, changed=len(batch), waited=self._clock() - batch.first_seen)
+        forget_bytecode(batch.paths)
         self._on_restart(restart)  # first: the next child starts while this one stops watching
         self.stop()
 

@@ -377,3 +377,22 @@ def test_stop_wakes_an_idle_step(harness: Harness) -> None:
     assert finished.wait(10)
     stepper.join()
     assert harness.reloader.should_stop
+
+
+def test_changed_modules_lose_their_cached_bytecode(tmp_path: Path) -> None:
+    """Same size, same second: Python would trust the old .pyc; the next child must not."""
+    import importlib.util
+    import py_compile
+
+    from devserver.reload.changes import forget_bytecode
+
+    module = tmp_path / "views.py"
+    module.write_text('TEXT = "edit 0"\n')
+    cached = Path(importlib.util.cache_from_source(str(module)))
+    py_compile.compile(str(module), cfile=str(cached))
+    other = tmp_path / "notes.txt"
+    other.write_text("not python")
+    assert cached.exists()
+    forget_bytecode([module, other, tmp_path / "gone.py"])
+    assert not cached.exists()
+    assert other.exists()
