@@ -7,11 +7,12 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import ClassVar, Final, Protocol
 
 from ..accesslog import log_https_attempt, log_request
 from ..conf import ServerConfig
-from ..http.errors import HTTPError
+from ..http.errors import HTTPError, ServiceUnavailable
 from ..http.parser import Request, TLSHandshakeReceived
 from ..http.response import error_response
 from ..wsgi.environ import base_environ
@@ -19,6 +20,10 @@ from ..wsgi.gateway import ClientDisconnected, ResponseSummary, Transport, WSGIA
 from ..wsgi.input import RequestBody
 
 logger = logging.getLogger("django.server")
+
+RECV_SIZE: Final = 64 * 1024
+#: Connections accepted past MAX_CONNECTIONS, held only to answer 503; beyond these, closed at once.
+OVERLOAD_BACKLOG: Final = 64
 
 #: On shutdown, a connection accepted moments ago whose request has not arrived yet still gets
 #: this long to send it: the client connected while we were serving, so it expects an answer
@@ -71,6 +76,24 @@ class BaseBackend:
         self._stopping.set()
         with contextlib.suppress(OSError):  # already signalled, or already closed after serving
             self._stop_writer.send(b"x")
+
+    def accept_ready(self) -> Iterator[tuple[socket.socket, tuple[str, int]]]:
+        """Every connection waiting on the (non-blocking) listener, with ``TCP_NODELAY`` set."""
+        while not self.stopping:
+            try:
+                sock, address = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:  # e.g. EMFILE: keep serving the connections we have
+                logger.error("Cannot accept a connection: %s", error)
+                return
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                with contextlib.suppress(OSError):  # macOS: EINVAL once the peer has reset
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            yield sock, (str(address[0]), int(address[1]))
+
+    def overload_error(self) -> ServiceUnavailable:
+        return ServiceUnavailable(f"Too many connections (the limit is {self.config.max_connections}).")
 
     def close_stop_signal(self) -> None:
         self.stop_reader.close()

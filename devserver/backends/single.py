@@ -20,18 +20,15 @@ from typing import ClassVar, Final
 
 from ..conf import ServerConfig
 from ..http.connection import CLOSED, NEED_DATA, HTTPConnection
-from ..http.errors import HTTPError, RequestTimeout, ServiceUnavailable
+from ..http.errors import HTTPError, RequestTimeout
 from ..http.parser import MESSAGE_END, BodyChunk, Request
 from ..wsgi.gateway import WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
-from .base import FIRST_REQUEST_GRACE, BaseBackend
+from .base import FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, RECV_SIZE, BaseBackend
 from .transport import LINGER_SECONDS, SocketTransport
 
 logger = logging.getLogger("django.server")
 
-RECV_SIZE: Final = 64 * 1024
-#: Connections accepted past MAX_CONNECTIONS, held only to answer 503; beyond these, closed at once.
-_OVERLOAD_BACKLOG: Final = 64
 #: How often deadlines are checked; the precision of every timeout in this backend.
 SWEEP_INTERVAL: Final = 0.25
 
@@ -152,26 +149,14 @@ class SingleBackend(BaseBackend):
     # -- connections ---------------------------------------------------------------------
 
     def _accept(self) -> None:
-        while True:
-            try:
-                sock, address = self.listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as error:
-                logger.error("Cannot accept a connection: %s", error)
-                return
+        for sock, client in self.accept_ready():
             sock.setblocking(False)
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             overloaded = len(self._connections) >= self.config.max_connections
-            if overloaded and len(self._connections) >= self.config.max_connections + _OVERLOAD_BACKLOG:
+            if overloaded and len(self._connections) >= self.config.max_connections + OVERLOAD_BACKLOG:
                 sock.close()
                 continue
             connection = PendingConnection(
-                sock,
-                (str(address[0]), int(address[1])),
-                time.monotonic() + self.config.keep_alive_timeout,
-                overloaded=overloaded,
+                sock, client, time.monotonic() + self.config.keep_alive_timeout, overloaded=overloaded
             )
             self._connections[sock] = connection
             self._selector.register(sock, selectors.EVENT_READ, connection)
@@ -213,12 +198,7 @@ class SingleBackend(BaseBackend):
                 connection.request = event
                 connection.fresh = False
                 if connection.overloaded:
-                    limit = self.config.max_connections
-                    self._refuse(
-                        connection,
-                        ServiceUnavailable(f"Too many connections (the limit is {limit})."),
-                        event.request_line,
-                    )
+                    self._refuse(connection, self.overload_error(), event.request_line)
                     return
                 if not event.has_body:
                     self._queue(connection)

@@ -16,17 +16,16 @@ from typing import ClassVar, Final
 
 from ..conf import ServerConfig
 from ..http.connection import CLOSED, HTTPConnection
-from ..http.errors import HTTPError, RequestTimeout, ServiceUnavailable
+from ..http.errors import HTTPError, RequestTimeout
 from ..http.parser import MESSAGE_END, BodyChunk, Request
 from ..wsgi.gateway import ClientDisconnected, WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
-from .base import FIRST_REQUEST_GRACE, BaseBackend
-from .readiness import ReadableWaiter
+from .base import FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, RECV_SIZE, BaseBackend
+from .waiting import ReadableWaiter
 from .transport import SocketTransport, bound_sends, close_after_error
 
 logger = logging.getLogger("django.server")
 
-RECV_SIZE: Final = 64 * 1024
 #: A body the application left unread is read and dropped up to this size; past it, close.
 MAX_DRAIN: Final = 1024 * 1024
 _JOIN_TIMEOUT: Final = 1.0
@@ -69,11 +68,12 @@ class ReusableThreads:
             try:
                 job = self._jobs.get(timeout=self._idle_seconds)
             except queue.Empty:
-                with self._lock:
-                    if self._jobs.empty():  # each put pairs with a decrement made under this lock
+                with self._lock:  # a job may have been put for this thread just as it gave up
+                    try:
+                        job = self._jobs.get_nowait()
+                    except queue.Empty:
                         self._waiting -= 1
                         return
-                job = self._jobs.get_nowait()
 
 
 class ThreadedBackend(BaseBackend):
@@ -87,6 +87,7 @@ class ThreadedBackend(BaseBackend):
         self._workers: set[ConnectionWorker] = set()
         self._workers_changed = threading.Condition()
         self._threads = ReusableThreads()
+        self._refusing = 0
 
     def serve_forever(self) -> None:
         self.listener.setblocking(False)
@@ -102,37 +103,33 @@ class ThreadedBackend(BaseBackend):
         self.close_stop_signal()
 
     def _accept(self) -> None:
-        while not self.stopping:
-            try:
-                sock, address = self.listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as error:  # e.g. EMFILE: keep serving the connections we have
-                logger.error("Cannot accept a connection: %s", error)
-                return
+        for sock, address in self.accept_ready():
             bound_sends(sock, self.config.send_timeout)  # reads wait for readiness first; this bounds writes
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            job: Callable[[], None] | None = None
             with self._workers_changed:
-                if len(self._workers) >= self.config.max_connections:
-                    full = True
-                else:
-                    full = False
+                if len(self._workers) < self.config.max_connections:
                     worker = ConnectionWorker(self, sock, address)
                     self._workers.add(worker)
-            if full:
-                self._threads.submit(partial(self._refuse_overload, sock))
+                    job = worker.run
+                elif self._refusing < OVERLOAD_BACKLOG:
+                    self._refusing += 1
+                    job = partial(self._refuse_overload, sock)
+            if job is None:
+                sock.close()  # far past the bound: not even a thread to say so
             else:
-                self._threads.submit(worker.run)
+                self._threads.submit(job)
 
     def _refuse_overload(self, sock: socket.socket) -> None:
         """Past the connection bound: read what the client sent, then answer 503."""
-        sock.settimeout(1.0)
-        with contextlib.suppress(OSError):
-            sock.recv(RECV_SIZE)
-        error = ServiceUnavailable(f"Too many connections (the limit is {self.config.max_connections}).")
-        self.refuse(SocketTransport(sock), error, sock)
-        close_after_error(sock)
+        try:
+            sock.settimeout(1.0)
+            with contextlib.suppress(OSError):
+                sock.recv(RECV_SIZE)
+            self.refuse(SocketTransport(sock), self.overload_error(), sock)
+            close_after_error(sock)
+        finally:
+            with self._workers_changed:
+                self._refusing -= 1
 
     def worker_done(self, worker: ConnectionWorker) -> None:
         with self._workers_changed:
@@ -148,8 +145,9 @@ class ThreadedBackend(BaseBackend):
             leftover = list(self._workers)
         for worker in leftover:
             worker.abort()
+        joined_by = time.monotonic() + _JOIN_TIMEOUT
         for worker in leftover:
-            worker.join(_JOIN_TIMEOUT)
+            worker.join(max(0.0, joined_by - time.monotonic()))
 
 
 class ConnectionWorker:

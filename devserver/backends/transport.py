@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import socket
 import struct
 import time
@@ -32,9 +34,34 @@ class SocketTransport:
 
     def sendfile(self, file: IO[bytes], offset: int, count: int) -> int:
         try:
+            if self._sock.gettimeout() is None and hasattr(os, "sendfile"):
+                return self._sendfile_blocking(file, offset, count)
             return self._sock.sendfile(file, offset, count)
         except OSError as error:
             raise ClientDisconnected(str(error)) from error
+
+    def _sendfile_blocking(self, file: IO[bytes], offset: int, count: int) -> int:
+        """``os.sendfile`` on a blocking socket whose SO_SNDTIMEO bounds each call.
+
+        ``socket.sendfile`` would answer the timeout's EAGAIN by waiting for writability with
+        no deadline at all; here EAGAIN means the client stopped reading: it is dropped.
+        """
+        descriptor, out = file.fileno(), self._sock.fileno()
+        sent = 0
+        while sent < count:
+            try:
+                done = os.sendfile(out, descriptor, offset + sent, count - sent)
+            except BlockingIOError:
+                raise ClientDisconnected("The client stopped reading (send timeout).") from None
+            except OSError as error:
+                if error.errno in (errno.EINVAL, errno.ENOSYS, errno.ENOTSOCK) and sent == 0:
+                    return self._sock.sendfile(file, offset, count)  # no os.sendfile for this pair
+                raise
+            if done == 0:
+                break
+            sent += done
+        file.seek(offset + sent)
+        return sent
 
 
 def close_after_error(sock: socket.socket) -> None:

@@ -194,6 +194,10 @@ class RequestParser:
             elif lowered == b"expect" and value.strip().lower() == b"100-continue":
                 expects_continue = version == "1.1"
         chunked = _check_transfer_codings(transfer_codings)
+        if parser.should_upgrade() and (chunked or content_length):
+            # llhttp would treat the body as the new protocol's bytes: the application would
+            # see an empty body. This server never switches protocols.
+            raise NotImplementedByServer("An Upgrade request with a body is not supported")
         return Request(
             method=method,
             target=target,

@@ -15,6 +15,8 @@ import threading
 import time
 from typing import Final
 
+from ..backends.transport import close_after_error
+
 #: How long a client may take to send its request head, and how much of it is read.
 READ_TIMEOUT: Final = 5.0
 MAX_HEAD: Final = 64 * 1024
@@ -125,7 +127,7 @@ class ErrorPageServer:
             if head is not None:
                 body = b"" if head.startswith(b"HEAD ") else self.page
                 sock.sendall(self._head + body)
-                self._linger(sock)
+                close_after_error(sock)  # the page must survive what the client still sends
         except OSError:
             pass  # the client went away; nothing to tell it
         finally:
@@ -142,12 +144,3 @@ class ErrorPageServer:
                 return received or None
             received += chunk
         return received
-
-    @staticmethod
-    def _linger(sock: socket.socket) -> None:
-        sock.shutdown(socket.SHUT_WR)
-        deadline = time.monotonic() + LINGER
-        while (remaining := deadline - time.monotonic()) > 0:
-            sock.settimeout(remaining)
-            if not sock.recv(65536):
-                return

@@ -198,8 +198,8 @@ class ResponseWriter:
         try:
             descriptor = wrapper.filelike.fileno()
             offset = wrapper.filelike.tell()
-            size = os.fstat(descriptor).st_size
-            regular = stat.S_ISREG(os.fstat(descriptor).st_mode)
+            status = os.fstat(descriptor)
+            size, regular = status.st_size, stat.S_ISREG(status.st_mode)
         except (AttributeError, OSError, ValueError):
             return False
         count = start.content_length

@@ -56,7 +56,7 @@ def validate_start(status: Any, headers: Any) -> ResponseStart:
         lowered = _check_header(header)
         name, value = header
         if lowered == "content-length":
-            if not value.strip().isdigit():
+            if not (value.isascii() and value.strip().isdigit()):
                 raise InvalidResponseError(f"Invalid Content-Length {value!r} from application")
             content_length = int(value)
         elif lowered == "connection":

@@ -341,3 +341,13 @@ def test_garbage_after_a_good_request_in_the_same_feed_is_400() -> None:
     assert raised.value.status == 400
     assert "GET" not in raised.value.detail
     assert isinstance(parser.next_event(), Request)
+
+
+def test_upgrade_request_with_a_body_is_refused_not_emptied() -> None:
+    """llhttp would hand the body to the "new protocol"; the application would see none."""
+    parser = RequestParser()
+    with pytest.raises(NotImplementedByServer):
+        parser.feed(
+            b"POST /echo/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+            b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nContent-Length: 3\r\n\r\nfoo"
+        )

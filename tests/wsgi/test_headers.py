@@ -85,3 +85,8 @@ def test_hop_by_hop_headers_are_refused_by_name(name: str) -> None:
 def test_error_names_the_bad_header_value() -> None:
     with pytest.raises(InvalidResponseError, match="X-Bad"):
         validate_start("200 OK", [TEXT, ("X-Bad", "a\r\nb")])
+
+
+def test_content_length_with_a_non_ascii_digit_is_invalid() -> None:
+    with pytest.raises(InvalidResponseError, match="Content-Length"):
+        validate_start("200 OK", [("Content-Length", "\u00b2")])

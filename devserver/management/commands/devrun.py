@@ -7,6 +7,7 @@ code written against runserver can subclass it.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
@@ -249,9 +250,10 @@ class Command(RunserverCommand):
                 sys.stderr.flush()
                 os._exit(1)
             received.append(signum)
-            self.stdout.write("Shutting down (press CONTROL-C again to force)...")
-            self.stdout.flush()
-            backend.shutdown()
+            backend.shutdown()  # first: a write can fail if the signal interrupted one
+            with contextlib.suppress(RuntimeError):  # "reentrant call" inside a buffered write
+                self.stdout.write("Shutting down (press CONTROL-C again to force)...")
+                self.stdout.flush()
 
         previous: dict[int, Any] = {}
         for signum in (signal.SIGINT, signal.SIGTERM):
