@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
@@ -42,8 +43,8 @@ def _positive_number(value: Any) -> float:
     return float(value)
 
 
-def _non_negative_number(value: Any) -> float:
-    if type(value) not in (int, float) or value < 0:
+def non_negative_seconds(value: Any) -> float:
+    if type(value) not in (int, float) or not 0 <= value < math.inf:
         raise ValueError("a number of seconds, 0 or more")
     return float(value)
 
@@ -54,7 +55,7 @@ def _non_empty_str(value: Any) -> str:
     return value
 
 
-def _non_negative_milliseconds(value: Any) -> int:
+def debounce_milliseconds(value: Any) -> int:
     if type(value) not in (int, float) or not 0 <= value < 60_000:
         raise ValueError("a number of milliseconds from 0 to 60000")
     milliseconds: float = value
@@ -92,11 +93,11 @@ SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "KEEP_ALIVE_TIMEOUT": ("keep_alive_timeout", _positive_number),
     "HEADER_TIMEOUT": ("header_timeout", _positive_number),
     "SEND_TIMEOUT": ("send_timeout", _positive_number),
-    "SHUTDOWN_TIMEOUT": ("shutdown_timeout", _non_negative_number),
+    "SHUTDOWN_TIMEOUT": ("shutdown_timeout", non_negative_seconds),
     "RELOAD_DIRS": ("reload_dirs", _directories),
     "RELOAD_INCLUDE": ("reload_include", _globs),
     "RELOAD_EXCLUDE": ("reload_exclude", _globs),
-    "RELOAD_DELAY": ("reload_delay_ms", _non_negative_milliseconds),
+    "RELOAD_DELAY": ("reload_delay_ms", debounce_milliseconds),
     "RELOAD_POLL": ("reload_poll", _bool),
 }
 

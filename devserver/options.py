@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from typing import Final, NamedTuple
+from collections.abc import Callable
+from typing import Final, NamedTuple, TypeVar
 
 from .backends import BACKENDS
+from .conf import debounce_milliseconds, non_negative_seconds
 from .errors import ConfigurationError
+
+T = TypeVar("T")
 
 #: runserver's pattern: ``port``, ``ipv4:port``, ``[ipv6]:port`` or ``fqdn:port``.
 ADDRPORT: Final = re.compile(
@@ -118,14 +122,21 @@ def _directory(value: str) -> str:
     return value
 
 
-def _milliseconds(value: str) -> int:
-    try:
-        milliseconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of milliseconds") from None
-    if not 0 <= milliseconds < 60_000:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of milliseconds from 0 to 60000")
-    return round(milliseconds)
+def _number_option(validate: Callable[[float], T], unit: str) -> Callable[[str], T]:
+    """An argparse ``type`` that applies the DEVSERVER setting's own validator (one rule, one place)."""
+
+    def parse(value: str) -> T:
+        try:
+            return validate(float(value))
+        except ValueError as expected:
+            detail = expected if str(expected).startswith("a number") else f"a number of {unit}"
+            raise argparse.ArgumentTypeError(f"{value!r} is not {detail}") from None
+
+    return parse
+
+
+_milliseconds = _number_option(debounce_milliseconds, "milliseconds")
+_seconds = _number_option(non_negative_seconds, "seconds")
 
 
 def add_smoke_arguments(parser: argparse.ArgumentParser) -> None:
@@ -154,16 +165,6 @@ def _url_path(value: str) -> str:
     if not value.startswith("/") or any(character.isspace() for character in value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a URL path (it must start with / and have no spaces)")
     return value
-
-
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
-    if not 0 <= seconds < float("inf"):
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds, 0 or more")
-    return seconds
 
 
 class Address(NamedTuple):

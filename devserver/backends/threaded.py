@@ -21,8 +21,8 @@ from ..http.parser import MESSAGE_END, BodyChunk, Request
 from ..wsgi.gateway import ClientDisconnected, WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
 from .base import FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, RECV_SIZE, BaseBackend
-from .waiting import ReadableWaiter
 from .transport import SocketTransport, bound_sends, close_after_error
+from .waiting import ReadableWaiter
 
 logger = logging.getLogger("django.server")
 

@@ -49,11 +49,13 @@ class ResponseFramer:
         *,
         add_date: bool = True,
         add_server: bool = True,
+        length_in_headers: bool = False,
     ) -> bytes:
         """Return the status line and headers; ``content_length`` is the known body size, if any.
 
         ``headers`` are the application's, already validated and without hop-by-hop fields;
-        a ``Content-Length`` among them is the caller's to pass as ``content_length`` too.
+        a ``Content-Length`` among them is the caller's to pass as ``content_length`` too, with
+        ``length_in_headers`` (validation already found it; no need to scan for it again).
         """
         code = int(status[:3])
         lines = [f"HTTP/{'1.1' if self._http11 else '1.0'} {status}\r\n"]
@@ -62,7 +64,7 @@ class ResponseFramer:
             self.framing = Framing.NO_BODY
         elif content_length is not None:
             self.framing = Framing.CONTENT_LENGTH
-            if not any(name.lower() == "content-length" for name, _ in headers):
+            if not length_in_headers:
                 lines.append(f"Content-Length: {content_length}\r\n")
         elif self._http11:
             self.framing = Framing.CHUNKED

@@ -160,6 +160,7 @@ class ResponseWriter:
             start.content_length if start.content_length is not None else content_length,
             add_date=not start.has_date,
             add_server=not start.has_server,
+            length_in_headers=start.content_length is not None,
         )
 
     def _send_body(self, data: bytes) -> None:

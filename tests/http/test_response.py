@@ -47,7 +47,7 @@ def test_known_length_is_framed_by_content_length() -> None:
 
 
 def test_content_length_from_the_application_is_not_repeated() -> None:
-    head = framer().head("200 OK", [*TEXT, ("content-length", "5")], 5)
+    head = framer().head("200 OK", [*TEXT, ("content-length", "5")], 5, length_in_headers=True)
     assert header(head, "Content-Length") == ["5"]
 
 
