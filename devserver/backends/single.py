@@ -19,61 +19,19 @@ from collections import deque
 from typing import ClassVar, Final
 
 from ..conf import ServerConfig
-from ..http.connection import CLOSED, NEED_DATA, HTTPConnection
+from ..http.connection import CLOSED, NEED_DATA
 from ..http.errors import HTTPError, RequestTimeout
 from ..http.parser import MESSAGE_END, BodyChunk, Request
 from ..wsgi.gateway import WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
 from .base import FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, RECV_SIZE, BaseBackend
-from .transport import LINGER_SECONDS, SocketTransport
+from .pending import PendingConnection
+from .transport import LINGER_SECONDS
 
 logger = logging.getLogger("django.server")
 
 #: How often deadlines are checked; the precision of every timeout in this backend.
 SWEEP_INTERVAL: Final = 0.25
-
-
-class PendingConnection:
-    """A connection as the loop sees it: bytes parsed so far and the request being received."""
-
-    __slots__ = (
-        "body",
-        "client",
-        "deadline",
-        "fresh",
-        "http",
-        "lingering",
-        "overloaded",
-        "queued",
-        "request",
-        "sock",
-        "transport",
-    )
-
-    def __init__(
-        self, sock: socket.socket, client: tuple[str, int], deadline: float, *, overloaded: bool = False
-    ) -> None:
-        self.sock = sock
-        #: Accepted past MAX_CONNECTIONS: its first request gets a 503.
-        self.overloaded = overloaded
-        #: Answered with an error and half-closed: input is drained until EOF or the deadline.
-        self.lingering = False
-        #: A complete request waits its turn: the socket is not read until it has been answered.
-        self.queued = False
-        #: No request received yet: shutdown waits a moment for the first one (FIRST_REQUEST_GRACE).
-        self.fresh = True
-        self.client = client
-        self.http = HTTPConnection()
-        self.transport = SocketTransport(sock)
-        self.request: Request | None = None
-        self.body: BodySpool | None = None
-        self.deadline = deadline
-
-    def discard_request(self) -> None:
-        if self.body is not None:
-            self.body.close()
-        self.request = None
-        self.body = None
 
 
 class SingleBackend(BaseBackend):

@@ -1,0 +1,53 @@
+"""A connection as the single backend's loop sees it: what has been parsed, what waits."""
+
+from __future__ import annotations
+
+import socket
+
+from ..http.connection import HTTPConnection
+from ..http.parser import Request
+from ..wsgi.input import BodySpool
+from .transport import SocketTransport
+
+
+class PendingConnection:
+    """A connection as the loop sees it: bytes parsed so far and the request being received."""
+
+    __slots__ = (
+        "body",
+        "client",
+        "deadline",
+        "fresh",
+        "http",
+        "lingering",
+        "overloaded",
+        "queued",
+        "request",
+        "sock",
+        "transport",
+    )
+
+    def __init__(
+        self, sock: socket.socket, client: tuple[str, int], deadline: float, *, overloaded: bool = False
+    ) -> None:
+        self.sock = sock
+        #: Accepted past MAX_CONNECTIONS: its first request gets a 503.
+        self.overloaded = overloaded
+        #: Answered with an error and half-closed: input is drained until EOF or the deadline.
+        self.lingering = False
+        #: A complete request waits its turn: the socket is not read until it has been answered.
+        self.queued = False
+        #: No request received yet: shutdown waits a moment for the first one (FIRST_REQUEST_GRACE).
+        self.fresh = True
+        self.client = client
+        self.http = HTTPConnection()
+        self.transport = SocketTransport(sock)
+        self.request: Request | None = None
+        self.body: BodySpool | None = None
+        self.deadline = deadline
+
+    def discard_request(self) -> None:
+        if self.body is not None:
+            self.body.close()
+        self.request = None
+        self.body = None
