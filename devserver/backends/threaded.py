@@ -6,7 +6,6 @@ import contextlib
 import logging
 import queue
 import selectors
-import signal
 import socket
 import threading
 import time
@@ -18,6 +17,7 @@ from ..conf import ServerConfig
 from ..http.connection import CLOSED, HTTPConnection
 from ..http.errors import HTTPError, RequestTimeout
 from ..http.parser import MESSAGE_END, BodyChunk, Request
+from ..signals import block_in_this_thread
 from ..wsgi.gateway import ClientDisconnected, WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
 from .base import FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, RECV_SIZE, BaseBackend
@@ -32,7 +32,6 @@ _JOIN_TIMEOUT: Final = 1.0
 #: The main thread wakes at least this often: a signal the kernel delivered to a worker thread
 #: only runs its Python handler once the main thread runs again.
 _SIGNAL_LATENCY: Final = 0.5
-_SIGNALS_FOR_MAIN_THREAD: Final = frozenset({signal.SIGINT, signal.SIGTERM})
 #: A thread that finished its connection waits this long for another before it exits.
 _IDLE_THREAD_SECONDS: Final = 30.0
 
@@ -59,8 +58,7 @@ class ReusableThreads:
         threading.Thread(target=self._work, args=(job,), name="devserver worker", daemon=True).start()
 
     def _work(self, job: Callable[[], None]) -> None:
-        if hasattr(signal, "pthread_sigmask"):  # let the kernel deliver Ctrl-C to the main thread
-            signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS_FOR_MAIN_THREAD)
+        block_in_this_thread()  # the kernel then delivers Ctrl-C to the main thread
         while True:
             job()
             with self._lock:

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
 from ..conf import ServerConfig
+from ..signals import signals_blocked
 from .handoff import CONTROL_FD_ENV, READY, SPAWNED_AT_ENV, ReloadNote, describe_change, encode_message, restart_message
 from .observer import ObserverFactory
 from .paths import PathRules
@@ -27,21 +27,6 @@ from .watcher import Restart, WatchdogReloader
 
 class Stoppable(Protocol):
     def shutdown(self) -> None: ...
-
-
-@contextlib.contextmanager
-def stop_signals_kept_for_the_main_thread() -> Iterator[None]:
-    """Threads started inside (ours, and watchdog's) block SIGINT and SIGTERM, so the kernel
-    delivers those to the main thread, where Python runs the handler at once (as the
-    threaded backend's workers do)."""
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _exit_now() -> None:
@@ -93,7 +78,7 @@ class ReloaderChild:
             on_gone()
 
         thread = threading.Thread(target=wait_for_eof, name="devserver-supervisor-watch", daemon=True)
-        with stop_signals_kept_for_the_main_thread():
+        with signals_blocked():  # its threads (ours, watchdog's) leave Ctrl-C to the main thread
             thread.start()
         return thread
 
@@ -118,7 +103,7 @@ class ReloaderChild:
             warn=warn,
         )
         self.reloader = reloader
-        with stop_signals_kept_for_the_main_thread():
+        with signals_blocked():  # its threads (ours, watchdog's) leave Ctrl-C to the main thread
             reloader.start_observing()
             threading.Thread(target=reloader.run_loop, name="devserver-watcher", daemon=True).start()
         self._send(encode_message(READY))

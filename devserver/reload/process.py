@@ -17,13 +17,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
 import devserver
 
+from ..signals import signals_blocked
 from .handoff import (
     CONTROL_FD_ENV,
     READY,
@@ -82,21 +83,13 @@ def spare_arguments() -> list[str]:
     return [*interpreter_prefix(), "-c", bootstrap]
 
 
-@contextlib.contextmanager
-def ctrl_c_held() -> Iterator[None]:
+def ctrl_c_held() -> contextlib.AbstractContextManager[None]:
     """Children start with SIGINT blocked (the signal mask survives ``exec``) and unblock it
     once they ignore it (:func:`.handoff.leave_ctrl_c_to_the_supervisor`): Ctrl-C reaches the
     whole process group, and only the supervisor acts on it, relaying SIGTERM. Blocking,
     unlike ignoring, loses nothing meant for the supervisor: a SIGINT that arrives meanwhile
     waits, or is taken by another thread."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    return signals_blocked({signal.SIGINT})
 
 
 def exit_description(returncode: int) -> str:
