@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
@@ -145,3 +146,14 @@ def run_devrun(args: Sequence[str], env: dict[str, str], timeout: float = 60.0) 
         timeout=timeout,
         check=False,
     )
+
+
+def fetch(host: str, port: int, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
+    """GET ``path`` on a new connection: (status, body)."""
+    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()

@@ -4,7 +4,6 @@ static files and the access log, as the real command shows them.
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 import socket
@@ -19,7 +18,7 @@ import devserver
 from devserver.backends import BACKENDS
 
 from ..conftest import ServerFactory
-from ..server import DevrunProcess, run_devrun
+from ..server import DevrunProcess, fetch, run_devrun
 
 HELLO = b"Hello, world!"
 CSS = "/static/shop/site.css"
@@ -27,16 +26,6 @@ ACCESS_LINE = re.compile(
     r'^\[\d{2}/[A-Z][a-z]{2}/\d{4} \d{2}:\d{2}:\d{2}\] "GET /hello/ HTTP/1\.1" 200 13 \d+(\.\d+)?ms$'
 )
 PRODUCTION_WARNING = "WARNING: This is a development server. Do not use it in a production setting."
-
-
-def fetch(host: str, port: int, path: str) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection(host, port, timeout=10)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
 
 
 def free_port(host: str = "0.0.0.0") -> int:

@@ -23,7 +23,7 @@ import pytest
 
 from devserver.readiness import READY_LINE_PREFIX
 
-from ..server import REPO, DevrunProcess
+from ..server import REPO, DevrunProcess, fetch
 
 DEADLINE = 30.0
 RELOADED = re.compile(r"^(?P<reason>.+ changed(?: \(and (?P<more>\d+) more\))?), reloaded in (?P<ms>\d+) ms$")
@@ -64,13 +64,7 @@ class Reloading:
         return self.root / "shop" / "views.py"
 
     def get(self, path: str, timeout: float = DEADLINE) -> tuple[int, bytes]:
-        connection = http.client.HTTPConnection(self.server.host, self.server.port, timeout=timeout)
-        try:
-            connection.request("GET", path)
-            response = connection.getresponse()
-            return response.status, response.read()
-        finally:
-            connection.close()
+        return fetch(self.server.host, self.server.port, path, timeout)
 
     def pid(self) -> int:
         status, body = self.get("/pid/")

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import http.client
-
-from ..server import DevrunProcess
+from ..server import DevrunProcess, fetch
 
 
 def get(server: DevrunProcess, path: str) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection(server.host, server.port, timeout=10)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
+    return fetch(server.host, server.port, path)
 
 
 def test_hello_is_served(server: DevrunProcess) -> None:
