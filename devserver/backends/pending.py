@@ -14,6 +14,7 @@ class PendingConnection:
     """A connection as the loop sees it: bytes parsed so far and the request being received."""
 
     __slots__ = (
+        "blocking",
         "body",
         "client",
         "deadline",
@@ -28,9 +29,17 @@ class PendingConnection:
     )
 
     def __init__(
-        self, sock: socket.socket, client: tuple[str, int], deadline: float, *, overloaded: bool = False
+        self,
+        sock: socket.socket,
+        client: tuple[str, int],
+        deadline: float,
+        *,
+        overloaded: bool = False,
+        blocking: bool = False,
     ) -> None:
         self.sock = sock
+        #: A blocking socket whose sends the kernel bounds (SO_SNDTIMEO), read with DONT_WAIT.
+        self.blocking = blocking
         #: Accepted past MAX_CONNECTIONS: its first request gets a 503.
         self.overloaded = overloaded
         #: Answered with an error and half-closed: input is drained until EOF or the deadline.

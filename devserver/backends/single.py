@@ -24,9 +24,9 @@ from ..http.errors import HTTPError, RequestTimeout
 from ..http.parser import MESSAGE_END, BodyChunk, Request
 from ..wsgi.gateway import WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
-from .base import FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, RECV_SIZE, BaseBackend
+from .base import DONT_WAIT, FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, RECV_SIZE, BaseBackend
 from .pending import PendingConnection
-from .transport import LINGER_SECONDS
+from .transport import LINGER_SECONDS, bound_sends
 
 logger = logging.getLogger("django.server")
 
@@ -108,20 +108,29 @@ class SingleBackend(BaseBackend):
 
     def _accept(self) -> None:
         for sock, client in self.accept_ready():
-            sock.setblocking(False)
+            # Blocking, with the kernel bounding each send and every read made with DONT_WAIT:
+            # no mode switch and no poll per request. Without DONT_WAIT, non-blocking between
+            # requests and Python's timeout mode while one is answered.
+            blocking = bool(DONT_WAIT) and bound_sends(sock, self.config.send_timeout)
+            if not blocking:
+                sock.setblocking(False)
             overloaded = len(self._connections) >= self.config.max_connections
             if overloaded and len(self._connections) >= self.config.max_connections + OVERLOAD_BACKLOG:
                 sock.close()
                 continue
             connection = PendingConnection(
-                sock, client, time.monotonic() + self.config.keep_alive_timeout, overloaded=overloaded
+                sock,
+                client,
+                time.monotonic() + self.config.keep_alive_timeout,
+                overloaded=overloaded,
+                blocking=blocking,
             )
             self._connections[sock] = connection
             self._selector.register(sock, selectors.EVENT_READ, connection)
 
     def _receive(self, connection: PendingConnection) -> None:
         try:
-            data = connection.sock.recv(RECV_SIZE)
+            data = connection.sock.recv(RECV_SIZE, DONT_WAIT)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -175,7 +184,7 @@ class SingleBackend(BaseBackend):
         interim = connection.http.take_continue()
         if interim:
             with contextlib.suppress(OSError):  # a full buffer just means the client sends anyway
-                connection.sock.send(interim)
+                connection.sock.send(interim, DONT_WAIT)
 
     def _queue(self, connection: PendingConnection) -> None:
         """A complete request: stop reading this socket until it has been answered.
@@ -189,7 +198,8 @@ class SingleBackend(BaseBackend):
         request = connection.request
         assert request is not None
         sock = connection.sock
-        sock.settimeout(self.config.send_timeout)  # a slow reader holds the loop this long at most
+        if not connection.blocking:
+            sock.settimeout(self.config.send_timeout)  # a slow reader holds the loop this long at most
         self._in_flight = sock
         spool = connection.body
         try:
@@ -208,7 +218,8 @@ class SingleBackend(BaseBackend):
         if not summary.keep_alive or not connection.http.reusable or self.stopping:
             self._close(connection)
             return
-        sock.setblocking(False)
+        if not connection.blocking:
+            sock.setblocking(False)
         connection.deadline = time.monotonic() + self.config.keep_alive_timeout
         connection.queued = False
         self._advance(connection)  # a pipelined request may already be parsed

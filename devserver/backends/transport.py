@@ -81,10 +81,11 @@ def close_after_error(sock: socket.socket) -> None:
     sock.close()
 
 
-def bound_sends(sock: socket.socket, seconds: float) -> None:
-    """Blocking mode with a kernel send timeout (SO_SNDTIMEO) where available.
+def bound_sends(sock: socket.socket, seconds: float) -> bool:
+    """Blocking mode with a kernel send timeout (SO_SNDTIMEO) where available; False if Python's
+    own timeout mode had to do instead.
 
-    Python's own timeout mode polls before every recv and send; the kernel option bounds a
+    Python's timeout mode polls before every recv and send; the kernel option bounds a
     stuck write without that extra system call on the hot path.
     """
     option = getattr(socket, "SO_SNDTIMEO", None)
@@ -96,5 +97,6 @@ def bound_sends(sock: socket.socket, seconds: float) -> None:
             pass
         else:
             sock.setblocking(True)
-            return
+            return True
     sock.settimeout(seconds)
+    return False
