@@ -20,7 +20,7 @@ from ..http.parser import MESSAGE_END, BodyChunk, Request
 from ..signals import block_in_this_thread
 from ..wsgi.gateway import ClientDisconnected, WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
-from .base import FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, DONT_WAIT, RECV_SIZE, BaseBackend
+from .base import DONT_WAIT, FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, RECV_SIZE, BaseBackend
 from .transport import SocketTransport, bound_sends, close_after_error
 from .waiting import ReadableWaiter
 
