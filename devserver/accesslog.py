@@ -20,6 +20,7 @@ SERVER_TIME: Final = PerSecond(log_time)
 
 
 ACCESS_FORMAT: Final = '"%s" %s %s %.1fms'
+_PLACEHOLDER: Final = "\x00"
 
 
 def log_request(request_line: str, status: int, size: int, seconds: float, request: object = None) -> None:
@@ -47,6 +48,8 @@ class DirectWriter:
     def __init__(self) -> None:
         self._handler: logging.StreamHandler[Any] = logging.StreamHandler()
         self._formatter = ServerFormatter()
+        #: Status → the formatter's colour codes around a message (Django builds them per call).
+        self._colours: dict[int, tuple[str, str]] = {}
 
     def applies(self, level: int) -> bool:
         """Whether the configuration is Django's default, so the line can be written directly."""
@@ -67,17 +70,26 @@ class DirectWriter:
         if not isinstance(formatter._style, logging.StrFormatStyle):
             return False
         self._handler, self._formatter = handler, formatter
+        self._colours = {}
         return True
 
     def write(self, status: int, message: str) -> None:
         handler = self._handler
-        line = f"[{SERVER_TIME.value()}] {_colour(self._formatter.style, status, message)}\n"
+        colours = self._colours.get(status)
+        if colours is None:
+            colours = self._colours[status] = self._colours_for(status)
+        line = f"[{SERVER_TIME.value()}] {colours[0]}{message}{colours[1]}\n"
         with handler.lock or contextlib.nullcontext():
             try:
                 handler.stream.write(line)
                 handler.stream.flush()
             except (OSError, ValueError):
                 handler.handleError(logging.makeLogRecord({"msg": message}))
+
+    def _colours_for(self, status: int) -> tuple[str, str]:
+        """What the formatter's style puts before and after a message of this status."""
+        before, _, after = _colour(self._formatter.style, status, _PLACEHOLDER).partition(_PLACEHOLDER)
+        return before, after
 
 
 def _colour(style: Any, status: int, message: str) -> str:

@@ -43,10 +43,8 @@ class Request(NamedTuple):
     expects_continue: bool
     chunked: bool
     content_length: int | None
-
-    @property
-    def has_body(self) -> bool:
-        return self.chunked or bool(self.content_length)
+    #: Chunked, or a non-zero Content-Length.
+    has_body: bool
 
     @property
     def request_line(self) -> str:
@@ -198,17 +196,18 @@ class RequestParser:
             # llhttp would treat the body as the new protocol's bytes: the application would
             # see an empty body. This server never switches protocols.
             raise NotImplementedByServer("An Upgrade request with a body is not supported")
-        return Request(
-            method=method,
-            target=target,
-            path=path,
-            query=query,
-            http_version=version,
-            headers=self._headers,
-            keep_alive=parser.should_keep_alive() and not parser.should_upgrade(),
-            expects_continue=expects_continue,
-            chunked=chunked,
-            content_length=content_length,
+        return Request(  # positional: a request is built per request, and keywords cost
+            method,
+            target,
+            path,
+            query,
+            version,
+            self._headers,
+            parser.should_keep_alive() and not parser.should_upgrade(),
+            expects_continue,
+            chunked,
+            content_length,
+            chunked or bool(content_length),
         )
 
     @staticmethod

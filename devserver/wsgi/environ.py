@@ -15,20 +15,8 @@ Environ = dict[str, Any]
 _SPECIAL_HEADERS: Final = {b"content-type": "CONTENT_TYPE", b"content-length": "CONTENT_LENGTH"}
 
 
-#: Header name as received → environ key ("" for names dropped); names repeat across requests.
-_ENVIRON_KEYS: dict[bytes, str] = {}
-_CACHE_SIZE: Final = 1024
-
-
-def _environ_key(raw_name: bytes) -> str:
-    if b"_" in raw_name:
-        key = ""
-    else:
-        lowered = raw_name.lower()
-        key = _SPECIAL_HEADERS.get(lowered) or "HTTP_" + lowered.decode("latin-1").upper().replace("-", "_")
-    if len(_ENVIRON_KEYS) < _CACHE_SIZE:
-        _ENVIRON_KEYS[raw_name] = key
-    return key
+#: How many distinct header names an :class:`EnvironBuilder` remembers the environ key of.
+MEMORY_SIZE: Final = 1024
 
 
 def base_environ(*, server_name: str, server_port: int, multithread: bool) -> Environ:
@@ -49,42 +37,68 @@ def base_environ(*, server_name: str, server_port: int, multithread: bool) -> En
     }
 
 
-def request_environ(
-    base: Environ, request: Request, client: tuple[str, int], body: Any, content_length: int | None
-) -> Environ:
-    """Complete a copy of ``base`` for one request.
+class EnvironBuilder:
+    """Completes a copy of the server's base environ for each request.
 
     Header names containing ``_`` are dropped, as runserver does, so ``X_Forwarded`` cannot
     spoof ``X-Forwarded`` (both map to the same key). Repeated headers are comma-joined
-    (cookies with ``; ``, as RFC 6265 asks).
+    (cookies with ``; ``, as RFC 6265 asks). Clients send the same header names request after
+    request, so each name's key is worked out once (up to :data:`MEMORY_SIZE` names).
     """
-    environ = base.copy()
-    path = request.path
-    environ["REQUEST_METHOD"] = request.method
-    environ["PATH_INFO"] = (unquote_to_bytes(path) if b"%" in path else path).decode("latin-1")
-    environ["QUERY_STRING"] = request.query.decode("latin-1")
-    environ["SERVER_PROTOCOL"] = f"HTTP/{request.http_version}"
-    environ["REMOTE_ADDR"] = client[0]
-    environ["REMOTE_PORT"] = str(client[1])
-    environ["wsgi.input"] = body
-    for raw_name, raw_value in request.headers:
-        key = _ENVIRON_KEYS.get(raw_name)
-        if key is None:
-            key = _environ_key(raw_name)
-        if not key:
-            continue
-        value = raw_value.decode("latin-1")
-        if key in environ:
-            separator = "; " if key == "HTTP_COOKIE" else ","
-            environ[key] = f"{environ[key]}{separator}{value}"
+
+    __slots__ = ("_base", "_keys")
+
+    def __init__(self, base: Environ) -> None:
+        self._base = base
+        #: Header name as received → environ key ("" for names dropped).
+        self._keys: dict[bytes, str] = {}
+
+    def build(self, request: Request, client: tuple[str, int], body: Any, content_length: int | None) -> Environ:
+        environ = self._base.copy()
+        path = request.path
+        environ["REQUEST_METHOD"] = request.method
+        environ["PATH_INFO"] = (unquote_to_bytes(path) if b"%" in path else path).decode("latin-1")
+        environ["QUERY_STRING"] = request.query.decode("latin-1")
+        environ["SERVER_PROTOCOL"] = f"HTTP/{request.http_version}"
+        environ["REMOTE_ADDR"] = client[0]
+        environ["REMOTE_PORT"] = str(client[1])
+        environ["wsgi.input"] = body
+        keys = self._keys
+        for raw_name, raw_value in request.headers:
+            key = keys.get(raw_name)
+            if key is None:
+                key = self._key(raw_name)
+            if not key:
+                continue
+            value = raw_value.decode("latin-1")
+            if key in environ:
+                separator = "; " if key == "HTTP_COOKIE" else ","
+                environ[key] = f"{environ[key]}{separator}{value}"
+            else:
+                environ[key] = value
+        if content_length is not None:
+            environ["CONTENT_LENGTH"] = str(content_length)
+        elif request.chunked:
+            environ.pop("CONTENT_LENGTH", None)
+        environ.setdefault("CONTENT_TYPE", "")
+        environ.setdefault("CONTENT_LENGTH", "")
+        if request.chunked:
+            environ["wsgi.input_terminated"] = True
+        return environ
+
+    def _key(self, raw_name: bytes) -> str:
+        if b"_" in raw_name:
+            key = ""
         else:
-            environ[key] = value
-    if content_length is not None:
-        environ["CONTENT_LENGTH"] = str(content_length)
-    elif request.chunked:
-        environ.pop("CONTENT_LENGTH", None)
-    environ.setdefault("CONTENT_TYPE", "")
-    environ.setdefault("CONTENT_LENGTH", "")
-    if request.chunked:
-        environ["wsgi.input_terminated"] = True
-    return environ
+            lowered = raw_name.lower()
+            key = _SPECIAL_HEADERS.get(lowered) or "HTTP_" + lowered.decode("latin-1").upper().replace("-", "_")
+        if len(self._keys) < MEMORY_SIZE:
+            self._keys[raw_name] = key
+        return key
+
+
+def request_environ(
+    base: Environ, request: Request, client: tuple[str, int], body: Any, content_length: int | None
+) -> Environ:
+    """:meth:`EnvironBuilder.build` with nothing remembered (for one-off environs and tests)."""
+    return EnvironBuilder(base).build(request, client, body, content_length)

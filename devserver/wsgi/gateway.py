@@ -17,9 +17,9 @@ from typing import IO, Any, NamedTuple, Protocol
 
 from ..http.parser import Request
 from ..http.response import ResponseFramer, error_response
-from .environ import Environ, request_environ
+from .environ import Environ, EnvironBuilder
 from .filewrapper import FileWrapper
-from .headers import InvalidResponseError, ResponseStart, validate_start
+from .headers import InvalidResponseError, ResponseStart, StartValidator
 from .input import RequestBody
 
 logger = logging.getLogger("django.server")
@@ -52,11 +52,15 @@ class ResponseSummary(NamedTuple):
 
 
 class WSGIGateway:
-    """The application plus the environ keys that never change between its requests."""
+    """The application, the environ keys that never change between its requests, and what
+    earlier requests taught (environ keys of header names, response headers already checked).
+    """
 
     def __init__(self, application: WSGIApplication, base_environ: Environ) -> None:
         self.application = application
         self.base_environ = base_environ
+        self._environ = EnvironBuilder(base_environ)
+        self._validator = StartValidator()
 
     def run(
         self,
@@ -68,8 +72,8 @@ class WSGIGateway:
         keep_alive: bool,
         content_length: int | None = None,
     ) -> ResponseSummary:
-        environ = request_environ(self.base_environ, request, client, body, content_length)
-        writer = ResponseWriter(request, transport, keep_alive=keep_alive, body=body)
+        environ = self._environ.build(request, client, body, content_length)
+        writer = ResponseWriter(request, transport, keep_alive=keep_alive, body=body, validator=self._validator)
         writer.run(self.application, environ)
         return writer.summary()
 
@@ -78,9 +82,16 @@ class ResponseWriter:
     """One response: ``start_response``, ``write`` and the iteration of the result."""
 
     def __init__(
-        self, request: Request, transport: Transport, *, keep_alive: bool, body: RequestBody | None = None
+        self,
+        request: Request,
+        transport: Transport,
+        *,
+        keep_alive: bool,
+        body: RequestBody | None = None,
+        validator: StartValidator | None = None,
     ) -> None:
         self._request = request
+        self._validator = validator or StartValidator()
         self._body = body
         self._transport = transport
         self._framer = ResponseFramer(method=request.method, http_version=request.http_version, keep_alive=keep_alive)
@@ -103,7 +114,7 @@ class ResponseWriter:
                 exc_info = None
         elif self._start is not None:
             raise InvalidResponseError("start_response() called a second time without exc_info")
-        self._start = validate_start(status, headers)
+        self._start = self._validator.validate(status, headers)
         if self._start.wants_close:
             self._framer.keep_alive = False
         return self.write

@@ -11,11 +11,11 @@ _BAD_VALUE_CHAR: Final = re.compile(r"[\x00\r\n]")
 _HOP_BY_HOP: Final = frozenset(
     {"keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"}
 )
+#: Headers the server acts on; every other valid header is passed through as it is.
+_NOTICED: Final = frozenset({"content-length", "connection", "date", "server"}) | _HOP_BY_HOP
 
-
-#: Headers already validated that need no special handling, mapped to their lowercased name.
-_ORDINARY_HEADERS: dict[tuple[str, str], str] = {}
-_CACHE_SIZE: Final = 4096
+#: How many distinct statuses, header names and header lines one validator remembers.
+MEMORY_SIZE: Final = 4096
 
 
 class InvalidResponseError(Exception):
@@ -26,62 +26,105 @@ class ResponseStart(NamedTuple):
     """A validated ``start_response`` call."""
 
     status: str
+    status_code: int
     headers: list[tuple[str, str]]
     content_length: int | None
     wants_close: bool
     has_date: bool
     has_server: bool
 
-    @property
-    def status_code(self) -> int:
-        return int(self.status[:3])
+
+class StartValidator:
+    """Validates ``start_response`` calls, remembering what it has accepted before.
+
+    An application sends the same statuses and most of the same header lines request after
+    request, so each is checked once (up to :data:`MEMORY_SIZE` of each kind) and then only
+    looked up.
+    """
+
+    __slots__ = ("_names", "_ordinary", "_statuses")
+
+    def __init__(self) -> None:
+        self._statuses: dict[str, int] = {}
+        #: Header name → its lowercased form, for names that passed the token check.
+        self._names: dict[str, str] = {}
+        #: Header lines (name, value) that passed every check and need no handling.
+        self._ordinary: set[tuple[str, str]] = set()
+
+    def validate(self, status: Any, headers: Any) -> ResponseStart:
+        """Return the response start, or raise :class:`InvalidResponseError` naming the problem."""
+        code = self._statuses.get(status) if type(status) is str else None
+        if code is None:
+            code = self._status_code(status)
+        if type(headers) is not list:
+            raise InvalidResponseError(f"Headers must be a list, not {type(headers).__name__}")
+        ordinary = self._ordinary
+        kept: list[tuple[str, str]] = []
+        content_length: int | None = None
+        wants_close = has_date = has_server = False
+        for header in headers:
+            try:
+                known = header in ordinary
+            except TypeError:  # unhashable, so not a (str, str) tuple: _checked names it
+                known = False
+            if known and type(header) is tuple:
+                kept.append(header)
+                continue
+            name, value = self._checked(header)
+            lowered = self._lowered(name)
+            if lowered not in _NOTICED:
+                self._check_value(name, value)
+                if len(ordinary) < MEMORY_SIZE:
+                    ordinary.add(header)
+            elif lowered == "content-length":
+                if not (value.isascii() and value.strip().isdigit()):
+                    raise InvalidResponseError(f"Invalid Content-Length {value!r} from application")
+                content_length = int(value)
+            elif lowered == "connection":
+                wants_close = "close" in value.lower()
+                continue  # the server owns connection management
+            elif lowered in _HOP_BY_HOP:
+                raise InvalidResponseError(f"Hop-by-hop header {name!r} is not allowed from a WSGI application")
+            else:
+                self._check_value(name, value)
+                has_date = has_date or lowered == "date"
+                has_server = has_server or lowered == "server"
+            kept.append(header)
+        return ResponseStart(status, code, kept, content_length, wants_close, has_date, has_server)
+
+    def _status_code(self, status: Any) -> int:
+        if type(status) is not str or not _STATUS.fullmatch(status) or not _latin1(status):
+            raise InvalidResponseError(f"Invalid status {status!r} from application")
+        code = int(status[:3])
+        if len(self._statuses) < MEMORY_SIZE:
+            self._statuses[status] = code
+        return code
+
+    @staticmethod
+    def _checked(header: Any) -> tuple[str, str]:
+        if type(header) is not tuple or len(header) != 2 or type(header[0]) is not str or type(header[1]) is not str:
+            raise InvalidResponseError(f"Invalid header {header!r} from application")
+        return header
+
+    def _lowered(self, name: str) -> str:
+        lowered = self._names.get(name)
+        if lowered is None:
+            if not _TOKEN.fullmatch(name):
+                raise InvalidResponseError(f"Invalid header name {name!r} from application")
+            lowered = name.lower()
+            if len(self._names) < MEMORY_SIZE:
+                self._names[name] = lowered
+        return lowered
+
+    @staticmethod
+    def _check_value(name: str, value: str) -> None:
+        if _BAD_VALUE_CHAR.search(value) or not _latin1(value):
+            raise InvalidResponseError(f"Invalid value for header {name!r} from application: {value!r}")
 
 
 def validate_start(status: Any, headers: Any) -> ResponseStart:
-    """Return the response start, or raise :class:`InvalidResponseError` naming the problem."""
-    if type(status) is not str or not _STATUS.fullmatch(status) or not _latin1(status):
-        raise InvalidResponseError(f"Invalid status {status!r} from application")
-    if type(headers) is not list:
-        raise InvalidResponseError(f"Headers must be a list, not {type(headers).__name__}")
-    kept: list[tuple[str, str]] = []
-    content_length: int | None = None
-    wants_close = has_date = has_server = False
-    for header in headers:
-        if type(header) is not tuple or len(header) != 2:
-            raise InvalidResponseError(f"Invalid header {header!r} from application")
-        lowered = _ORDINARY_HEADERS.get(header)
-        if lowered is not None:  # seen and validated before: most headers repeat request after request
-            kept.append(header)
-            continue
-        lowered = _check_header(header)
-        name, value = header
-        if lowered == "content-length":
-            if not (value.isascii() and value.strip().isdigit()):
-                raise InvalidResponseError(f"Invalid Content-Length {value!r} from application")
-            content_length = int(value)
-        elif lowered == "connection":
-            wants_close = "close" in value.lower()
-            continue  # the server owns connection management
-        elif lowered in _HOP_BY_HOP:
-            raise InvalidResponseError(f"Hop-by-hop header {name!r} is not allowed from a WSGI application")
-        elif lowered == "date":
-            has_date = True
-        elif lowered == "server":
-            has_server = True
-        elif len(_ORDINARY_HEADERS) < _CACHE_SIZE:
-            _ORDINARY_HEADERS[header] = lowered
-        kept.append(header)
-    return ResponseStart(status, kept, content_length, wants_close, has_date, has_server)
-
-
-def _check_header(header: tuple[Any, Any]) -> str:
-    """Validate one header; return its lowercased name."""
-    name, value = header
-    if type(name) is not str or type(value) is not str or not _TOKEN.fullmatch(name):
-        raise InvalidResponseError(f"Invalid header {header!r} from application")
-    if _BAD_VALUE_CHAR.search(value) or not _latin1(value):
-        raise InvalidResponseError(f"Invalid value for header {name!r} from application: {value!r}")
-    return name.lower()
+    """:meth:`StartValidator.validate` with nothing remembered (for one-off checks and tests)."""
+    return StartValidator().validate(status, headers)
 
 
 def _latin1(text: str) -> bool:

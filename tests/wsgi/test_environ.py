@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from devserver.http.parser import Request, RequestParser
-from devserver.wsgi.environ import base_environ, request_environ
+from devserver.wsgi.environ import MEMORY_SIZE, EnvironBuilder, base_environ, request_environ
 from devserver.wsgi.filewrapper import FileWrapper
 from devserver.wsgi.input import RequestBody
 
@@ -124,3 +124,18 @@ def test_input_is_the_body_given_and_the_base_is_left_alone() -> None:
     environ = request_environ(base, parse_request(b"GET / HTTP/1.1\r\nX-A: 1\r\n\r\n"), CLIENT, body, None)
     assert environ["wsgi.input"] is body
     assert base == before
+
+
+def test_a_builder_gives_the_same_environ_on_every_request_and_its_memory_is_bounded() -> None:
+    builder = EnvironBuilder(base_environ(server_name="127.0.0.1", server_port=8000, multithread=True))
+    head = b"GET / HTTP/1.1\r\nX-Api-Key: 1\r\nX_Api_Key: spoof\r\nContent-Type: text/plain\r\n\r\n"
+    first, second = (builder.build(parse_request(head), CLIENT, RequestBody(), None) for _ in range(2))
+    assert {**first, "wsgi.input": None} == {**second, "wsgi.input": None}
+    assert first["HTTP_X_API_KEY"] == "1"
+    assert first["CONTENT_TYPE"] == "text/plain"
+    for batch in range(MEMORY_SIZE // 90 + 1):
+        names = [b"X-H%d" % (batch * 90 + number) for number in range(90)]
+        head = b"GET / HTTP/1.1\r\n" + b"".join(name + b": v\r\n" for name in names) + b"\r\n"
+        environ = builder.build(parse_request(head), CLIENT, RequestBody(), None)
+        assert all(environ["HTTP_" + name.decode().upper().replace("-", "_")] == "v" for name in names)
+    assert len(builder._keys) == MEMORY_SIZE

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from devserver.wsgi.headers import InvalidResponseError, validate_start
+from devserver.wsgi.headers import MEMORY_SIZE, InvalidResponseError, StartValidator, validate_start
 
 TEXT = ("Content-Type", "text/plain")
 
@@ -90,3 +90,32 @@ def test_error_names_the_bad_header_value() -> None:
 def test_content_length_with_a_non_ascii_digit_is_invalid() -> None:
     with pytest.raises(InvalidResponseError, match="Content-Length"):
         validate_start("200 OK", [("Content-Length", "\u00b2")])
+
+
+def test_a_validator_remembers_good_lines_but_still_checks_each_new_one() -> None:
+    validator = StartValidator()
+    first = validator.validate("200 OK", [TEXT, ("Content-Length", "5")])
+    again = validator.validate("200 OK", [TEXT, ("Content-Length", "7")])
+    assert (first.content_length, again.content_length) == (5, 7)
+    assert again.headers == [TEXT, ("Content-Length", "7")]
+    with pytest.raises(InvalidResponseError, match="Content-Type"):
+        validator.validate("200 OK", [("Content-Type", "text/plain\r\nX-Injected: yes")])
+    with pytest.raises(InvalidResponseError, match="Invalid status"):
+        validator.validate("200 OK\r\n", [TEXT])
+
+
+@pytest.mark.parametrize("header", [["Content-Type", "text/plain"], ("X-List", ["not", "a", "str"])])
+def test_unhashable_headers_are_refused_not_crashed_on(header: Any) -> None:
+    validator = StartValidator()
+    validator.validate("200 OK", [TEXT])
+    with pytest.raises(InvalidResponseError, match="Invalid header"):
+        validator.validate("200 OK", [header])
+
+
+def test_what_a_validator_remembers_is_bounded() -> None:
+    validator = StartValidator()
+    for number in range(MEMORY_SIZE + 10):
+        validator.validate(f"{200 + number % 300} Status {number}", [("X-Seen", str(number))])
+    assert len(validator._statuses) == MEMORY_SIZE
+    assert len(validator._ordinary) == MEMORY_SIZE
+    assert validator.validate("200 OK", [("X-Seen", "late")]).headers == [("X-Seen", "late")]
