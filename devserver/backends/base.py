@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import ClassVar, Final, Protocol
@@ -69,14 +68,15 @@ class BaseBackend:
         self.stop_reader, self._stop_writer = socket.socketpair()
         self.stop_reader.setblocking(False)
         self._stop_writer.setblocking(False)
-        self._stopping = threading.Event()
+        #: A plain flag, read once a request: setting it is atomic, and waiting is the stop socket's job.
+        self._stopping = False
 
     @property
     def stopping(self) -> bool:
-        return self._stopping.is_set()
+        return self._stopping
 
     def shutdown(self) -> None:
-        self._stopping.set()
+        self._stopping = True
         with contextlib.suppress(OSError):  # already signalled, or already closed after serving
             self._stop_writer.send(b"x")
 

@@ -24,6 +24,8 @@ from .limits import Limits
 
 _TOKEN_CHARS: Final = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _TLS_HANDSHAKE: Final = b"\x16\x03"
+#: Lengths of the header names that frame a request body (Content-Length, Transfer-Encoding, Expect).
+_FRAMING_NAME_LENGTHS: Final = frozenset({len(b"content-length"), len(b"transfer-encoding"), len(b"expect")})
 
 
 class TLSHandshakeReceived(BadRequest):
@@ -179,11 +181,16 @@ class RequestParser:
         if method == "CONNECT":
             raise NotImplementedByServer("CONNECT is not supported")
         target = bytes(self._url)
-        path, query = _split_target(target)
+        if target.startswith(b"/"):  # origin-form, nearly every request
+            path, _, query = target.partition(b"#")[0].partition(b"?")
+        else:
+            path, query = _split_target(target)
         content_length: int | None = None
         transfer_codings: list[bytes] = []
         expects_continue = False
         for name, value in self._headers:
+            if len(name) not in _FRAMING_NAME_LENGTHS:
+                continue  # most headers: not worth lowercasing
             lowered = name.lower()
             if lowered == b"content-length":
                 content_length = int(value)  # llhttp has validated digits and duplicates
@@ -191,8 +198,9 @@ class RequestParser:
                 transfer_codings.extend(c.strip().lower() for c in value.split(b","))
             elif lowered == b"expect" and value.strip().lower() == b"100-continue":
                 expects_continue = version == "1.1"
-        chunked = _check_transfer_codings(transfer_codings)
-        if parser.should_upgrade() and (chunked or content_length):
+        chunked = bool(transfer_codings) and _check_transfer_codings(transfer_codings)
+        upgrade = parser.should_upgrade()
+        if upgrade and (chunked or content_length):
             # llhttp would treat the body as the new protocol's bytes: the application would
             # see an empty body. This server never switches protocols.
             raise NotImplementedByServer("An Upgrade request with a body is not supported")
@@ -203,7 +211,7 @@ class RequestParser:
             query,
             version,
             self._headers,
-            parser.should_keep_alive() and not parser.should_upgrade(),
+            not upgrade and parser.should_keep_alive(),
             expects_continue,
             chunked,
             content_length,
@@ -238,8 +246,6 @@ def _split_target(target: bytes) -> tuple[bytes, bytes]:
 
 def _check_transfer_codings(codings: list[bytes]) -> bool:
     """Return whether the body is chunked; only ``chunked`` alone is understood."""
-    if not codings:
-        return False
     unknown = [c for c in codings if c != b"chunked"]
     if unknown:
         raise NotImplementedByServer(f"Unsupported transfer coding ({unknown[0].decode('latin-1')!r})")

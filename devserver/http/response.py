@@ -26,20 +26,26 @@ class Framing(Enum):
     NO_BODY = "no-body"
 
 
+# Looking a member up on an Enum class costs ten times a global's lookup; these run per request.
+_CONTENT_LENGTH: Final = Framing.CONTENT_LENGTH
+_CHUNKED: Final = Framing.CHUNKED
+_CLOSE: Final = Framing.CLOSE
+_NO_BODY: Final = Framing.NO_BODY
+
+
 class ResponseFramer:
     """Decides how one response is delimited and encodes its head and body."""
 
-    __slots__ = ("_head_only", "_http11", "framing", "keep_alive")
+    __slots__ = ("_chunked", "_head_only", "_http11", "framing", "keep_alive", "sends_body")
 
     def __init__(self, *, method: str, http_version: str, keep_alive: bool) -> None:
         self._http11 = http_version == "1.1"
         self._head_only = method == "HEAD"
         self.keep_alive = keep_alive
-        self.framing = Framing.CLOSE
-
-    @property
-    def sends_body(self) -> bool:
-        return self.framing is not Framing.NO_BODY and not self._head_only
+        self.framing = _CLOSE
+        #: Whether body bytes go on the wire (not for HEAD, 1xx, 204, 304); set by :meth:`head`.
+        self.sends_body = not self._head_only
+        self._chunked = False
 
     def head(
         self,
@@ -58,19 +64,21 @@ class ResponseFramer:
         ``length_in_headers`` (validation already found it; no need to scan for it again).
         """
         code = int(status[:3])
-        lines = [f"HTTP/{'1.1' if self._http11 else '1.0'} {status}\r\n"]
-        lines.extend(f"{name}: {value}\r\n" for name, value in headers)
+        lines = [f"{name}: {value}\r\n" for name, value in headers]
+        lines.insert(0, f"HTTP/{'1.1' if self._http11 else '1.0'} {status}\r\n")
         if code < 200 or code in _NO_BODY_STATUSES:
-            self.framing = Framing.NO_BODY
+            self.framing = _NO_BODY
+            self.sends_body = False
         elif content_length is not None:
-            self.framing = Framing.CONTENT_LENGTH
+            self.framing = _CONTENT_LENGTH
             if not length_in_headers:
                 lines.append(f"Content-Length: {content_length}\r\n")
         elif self._http11:
-            self.framing = Framing.CHUNKED
+            self.framing = _CHUNKED
+            self._chunked = self.sends_body
             lines.append("Transfer-Encoding: chunked\r\n")
         else:
-            self.framing = Framing.CLOSE
+            self.framing = _CLOSE
             self.keep_alive = False
         if self.keep_alive:
             if not self._http11:
@@ -88,12 +96,12 @@ class ResponseFramer:
         """Frame one piece of the body for the wire (``b""`` when nothing is to be sent)."""
         if not data or not self.sends_body:
             return b""
-        if self.framing is Framing.CHUNKED:
+        if self._chunked:
             return b"%x\r\n%b\r\n" % (len(data), data)
         return data
 
     def end(self) -> bytes:
-        return LAST_CHUNK if self.framing is Framing.CHUNKED and self.sends_body else b""
+        return LAST_CHUNK if self._chunked else b""
 
 
 def error_response(status: HTTPStatus, detail: str) -> bytes:

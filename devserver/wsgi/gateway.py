@@ -81,6 +81,19 @@ class WSGIGateway:
 class ResponseWriter:
     """One response: ``start_response``, ``write`` and the iteration of the result."""
 
+    __slots__ = (
+        "_body",
+        "_framer",
+        "_head_sent",
+        "_length_hint",
+        "_request",
+        "_start",
+        "_status",
+        "_transport",
+        "_validator",
+        "body_bytes",
+    )
+
     def __init__(
         self,
         request: Request,
