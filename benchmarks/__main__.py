@@ -1,5 +1,7 @@
 """``python -m benchmarks``: devrun against runserver on the same views, in one run.
 
+waitress and uWSGI join the run when installed (``pip install waitress uwsgi``), for scale.
+
 The server gets core 0 and wrk core 1 (``taskset``, when present), every server
 writes its access log the same way, and the table is followed by one ratio line
 per scenario. Results also go to ``benchmarks/results/<timestamp>.json``.
@@ -36,7 +38,12 @@ COMPARISONS: Final = (
     ("devrun-threaded", "runserver", 3.0),
     ("devrun-single", "runserver-nothreading", 2.0),
     ("devrun-single", "devrun-threaded", None),
+    ("devrun-threaded", "waitress", None),
+    ("devrun-threaded", "uwsgi", None),
+    ("devrun-threaded", "uwsgi-quiet", None),
 )
+#: Servers whose /hello/ keep-alive rate is also shown as a share of the in-process ceiling.
+SHARE_OF_CEILING: Final = ("devrun-single", "waitress", "uwsgi", "uwsgi-quiet")
 
 
 def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -168,6 +175,13 @@ def headline_lines(results: Sequence[Measurement], ceiling: InProcessResult | No
     if threaded is not None:
         share = f", {threaded / ceiling.requests_per_second:.0%} of in-process (target ≥ 75%)" if ceiling else ""
         lines.append(f"devrun-threaded /hello/ keep-alive c1: {threaded:,.0f} req/s (target ≥ 4,500){share}")
+    for server in SHARE_OF_CEILING:
+        figure = rate(results, "hello-keepalive-c1", server)
+        if figure is not None and ceiling:
+            lines.append(
+                f"{server} /hello/ keep-alive c1: {figure:,.0f} req/s,"
+                f" {figure / ceiling.requests_per_second:.0%} of in-process"
+            )
     for faster, baseline, target in COMPARISONS:
         mine, theirs = best(results, faster, "/hello/"), best(results, baseline, "/hello/")
         if mine and theirs and target:

@@ -8,6 +8,7 @@ Helpers here are meant to be reused by the other benchmarks (startup, reload).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -41,15 +42,27 @@ class ServerStartError(RuntimeError):
 
 @dataclass(frozen=True)
 class ServerSpec:
-    """A named way to run a server: the ``manage.py`` arguments after ``127.0.0.1:PORT``."""
+    """A named way to run a server: the ``manage.py`` arguments after ``127.0.0.1:PORT``.
+
+    ``command`` may instead be a whole command line for a server that is not a management
+    command (a peer server), with ``{address}`` where ``127.0.0.1:PORT`` goes; such a server
+    prints no banner, so it is ready once its port accepts connections.
+    """
 
     name: str
-    command: str
+    command: str | tuple[str, ...]
     options: tuple[str, ...] = ()
     description: str = ""
 
+    @property
+    def has_banner(self) -> bool:
+        return isinstance(self.command, str)
+
     def argv(self, port: int) -> list[str]:
-        return [sys.executable, "-u", str(MANAGE), self.command, f"{HOST}:{port}", "--noreload", *self.options]
+        address = f"{HOST}:{port}"
+        if isinstance(self.command, tuple):
+            return [part.replace("{address}", address) for part in self.command]
+        return [sys.executable, "-u", str(MANAGE), self.command, address, "--noreload", *self.options]
 
 
 def registered_backends() -> list[str]:
@@ -70,6 +83,38 @@ def server_specs() -> list[ServerSpec]:
         # Django answers every request of a non-threading server with Connection: close.
         ServerSpec("runserver-nothreading", "runserver", ("--nothreading",), "manage.py runserver --nothreading")
     )
+    return specs + peer_specs()
+
+
+#: The application peers serve: what the in-process ceiling calls (WSGI_APPLICATION in StaticFilesHandler).
+PEER_APPLICATION: Final = "benchmarks.peer_app:application"
+
+
+def peer_specs() -> list[ServerSpec]:
+    """Other WSGI servers on one thread, for scale, when installed (``pip install waitress uwsgi``).
+
+    waitress is a pure-Python HTTP server (it writes no access log); uWSGI's HTTP layer is C,
+    so it shows what a compiled server reaches on this machine, with its access log (as devrun
+    and runserver write theirs) and without. Neither is a dependency of devserver.
+    """
+    specs = []
+    if importlib.util.find_spec("waitress") is not None:
+        waitress = (sys.executable, "-m", "waitress", "--threads=1", "--listen={address}", PEER_APPLICATION)
+        specs.append(ServerSpec("waitress", waitress, description="waitress, 1 thread (pure Python; optional)"))
+    uwsgi = shutil.which("uwsgi") or shutil.which("uwsgi", path=str(Path(sys.executable).parent))
+    if uwsgi is not None:
+        command = (
+            *(uwsgi, "--http11-socket", "{address}", "--module", PEER_APPLICATION, "--home", sys.prefix),
+            *("--pythonpath", str(REPO), "--processes", "1", "--die-on-term", "--need-app"),
+        )
+        specs.append(ServerSpec("uwsgi", command, description="uWSGI --http11-socket, 1 process (C HTTP; optional)"))
+        specs.append(
+            ServerSpec(
+                "uwsgi-quiet",
+                (*command, "--disable-logging"),
+                description="the same without its access log: the C ceiling (optional)",
+            )
+        )
     return specs
 
 
@@ -155,11 +200,15 @@ class ServerProcess:
         return "\n".join(self.output().splitlines()[-lines:])
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
-        """Wait for the banner line naming our port; ServerStartError on exit or deadline."""
+        """Wait for the banner line naming our port (or, for a peer, an accepted connection);
+        ServerStartError on exit or deadline.
+        """
         deadline = time.monotonic() + timeout
         while True:
-            match = BANNER.search(self.output())
-            if match is not None:
+            if not self.spec.has_banner:
+                if self._accepts_connections():
+                    return
+            elif (match := BANNER.search(self.output())) is not None:
                 if int(match.group(1)) != self.port:
                     raise ServerStartError(f"{self.spec.name} announced port {match.group(1)}, not {self.port}")
                 return
@@ -169,6 +218,13 @@ class ServerProcess:
             if time.monotonic() > deadline:
                 raise ServerStartError(f"{self.spec.name} printed no banner within {timeout:g}s:\n{self.tail()}")
             time.sleep(_POLL)
+
+    def _accepts_connections(self) -> bool:
+        try:
+            socket.create_connection((HOST, self.port), timeout=_POLL).close()
+        except OSError:
+            return False
+        return True
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int:
         """SIGTERM to our PID; SIGKILL if it is still running after ``timeout``. Returns the exit status."""
