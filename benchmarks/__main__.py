@@ -26,7 +26,16 @@ import django
 
 from .inprocess import InProcessResult, measure_pinned
 from .servers import REPO, OutputMode, ServerSpec, can_pin, migrated_database, server_specs
-from .throughput import CLIENT_CPU, SCENARIOS, SERVER_CPU, Measurement, Scenario, run_matrix, wrk_available
+from .throughput import (
+    CLIENT_CPU,
+    SCENARIOS,
+    SERVER_CPU,
+    Measurement,
+    Scenario,
+    medians,
+    run_matrix,
+    wrk_available,
+)
 
 RESULTS: Final = Path(__file__).resolve().parent / "results"
 DURATION: Final = 10.0
@@ -66,9 +75,23 @@ def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
         default="file",
         help="where every server's stderr (the access log) goes (default: a file)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="measure every cell N times, in turn, and report the median (default: 1)",
+    )
     parser.add_argument("--no-inprocess", action="store_true", help="skip the in-process ceiling")
     parser.add_argument("--list", action="store_true", help="list scenarios and servers, then exit")
     return parser.parse_args(argv)
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def matches(name: str, patterns: Sequence[str]) -> bool:
@@ -203,7 +226,7 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     path.write_text(json.dumps(payload, indent=2) + "\n")
 
 
-def describe_setup(output: OutputMode, duration: float) -> list[str]:
+def describe_setup(output: OutputMode, duration: float, rounds: int = 1) -> list[str]:
     pinning = (
         f"server on core {SERVER_CPU}, wrk -t1 on core {CLIENT_CPU} (taskset)"
         if can_pin(SERVER_CPU) and can_pin(CLIENT_CPU)
@@ -211,19 +234,30 @@ def describe_setup(output: OutputMode, duration: float) -> list[str]:
     )
     where = "a log file per server" if output == "file" else "/dev/null"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    repeats = f", median of {rounds} rounds" if rounds > 1 else ""
     return [
-        f"{duration:g} s per measurement; {pinning}; load average {load:.2f} at start (above ~0.5: noisy figures)",
+        f"{duration:g} s per measurement{repeats}; {pinning}; load average {load:.2f} at start"
+        " (above ~0.5: noisy figures)",
         f"server stdout → a log file; stderr (access log) → {where}, the same for every server",
     ]
 
 
-def in_process_row(duration: float, database: Path) -> tuple[InProcessResult | None, Measurement]:
-    """The in-process ceiling on the server's core, as a table row (a failure is a note, not a crash)."""
+def in_process_row(duration: float, database: Path, rounds: int) -> tuple[InProcessResult | None, Measurement]:
+    """The in-process ceiling on the server's core (the median of ``rounds``), as a table row
+    (a failure is a note, not a crash).
+    """
     try:
-        ceiling = measure_pinned(duration, database, SERVER_CPU)
+        runs = sorted(
+            (measure_pinned(duration, database, SERVER_CPU) for _ in range(rounds)),
+            key=lambda run: run.requests_per_second,
+        )
     except (RuntimeError, subprocess.TimeoutExpired) as error:
         return None, Measurement("hello-inprocess", IN_PROCESS, note=str(error))
-    return ceiling, Measurement("hello-inprocess", IN_PROCESS, ceiling.requests_per_second, ceiling.requests)
+    ceiling = runs[(len(runs) - 1) // 2]
+    row = Measurement("hello-inprocess", IN_PROCESS, ceiling.requests_per_second, ceiling.requests)
+    if rounds > 1:
+        row.note = f"median of {rounds}: {runs[0].requests_per_second:,.0f} to {runs[-1].requests_per_second:,.0f}"
+    return ceiling, row
 
 
 def report_progress(result: Measurement) -> None:
@@ -249,17 +283,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not scenarios or not specs:
         print("nothing to run: no scenario or no server matches the filters (see --list)", file=sys.stderr)
         return 2
-    setup = describe_setup(output, duration)
+    setup = describe_setup(output, duration, options.repeat)
     print("\n".join(setup))
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    results, ceiling = measure_all(
+    runs, ceiling = measure_all(
         scenarios,
         specs,
         duration,
         output=output,
         logs=RESULTS / f"{stamp}-logs",
         skip_in_process=options.no_inprocess,
+        rounds=options.repeat,
     )
+    results = medians(runs)
     print_report(scenarios, results, ceiling)
     path = RESULTS / f"{stamp}.json"
     write_json(
@@ -274,7 +310,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "scenarios": [asdict(s) for s in scenarios],
             "servers": [s.name for s in specs],
             "in_process": ceiling.as_json() if ceiling else None,
+            "rounds": options.repeat,
             "results": [r.as_json() for r in results],
+            "runs": [r.as_json() for r in runs],
         },
     )
     print(f"\nresults: {path.relative_to(REPO)}")
@@ -289,6 +327,7 @@ def measure_all(
     output: OutputMode,
     logs: Path,
     skip_in_process: bool,
+    rounds: int = 1,
 ) -> tuple[list[Measurement], InProcessResult | None]:
     """The in-process ceiling, then the matrix, on one migrated database; logs kept only for failures."""
     logs.mkdir(parents=True, exist_ok=True)
@@ -296,10 +335,17 @@ def measure_all(
     ceiling: InProcessResult | None = None
     with migrated_database() as database:
         if not skip_in_process and any(s.path == "/hello/" for s in scenarios):
-            ceiling, row = in_process_row(duration, database)
+            ceiling, row = in_process_row(duration, database, rounds)
             results.append(row)
         results += run_matrix(
-            scenarios, specs, duration, database=database, output=output, log_dir=logs, progress=report_progress
+            scenarios,
+            specs,
+            duration,
+            database=database,
+            output=output,
+            log_dir=logs,
+            rounds=rounds,
+            progress=report_progress,
         )
     if not any(logs.iterdir()):
         logs.rmdir()

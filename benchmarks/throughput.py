@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -214,9 +214,11 @@ def run_matrix(
     database: Path,
     output: OutputMode,
     log_dir: Path | None = None,
+    rounds: int = 1,
     progress: Callable[[Measurement], None] = lambda _: None,
 ) -> Iterable[Measurement]:
-    """Every scenario x server, one fresh server per cell; yields each result as it lands.
+    """Every scenario x server, ``rounds`` times, one fresh server per cell; yields each result as
+    it lands. Rounds go round the servers in turn, so a noisy minute touches every server alike.
 
     Server logs go to ``log_dir`` (a temporary directory if None); only those of failed cells remain.
     """
@@ -225,9 +227,32 @@ def run_matrix(
         script = Path(scratch) / "report.lua"
         script.write_text(WRK_SCRIPT)
         for scenario in scenarios:
-            for spec in specs:
-                result = measure_cell(
-                    spec, scenario, duration, database=database, logs=logs, script=script, output=output
-                )
-                progress(result)
-                yield result
+            for _ in range(rounds):
+                for spec in specs:
+                    result = measure_cell(
+                        spec, scenario, duration, database=database, logs=logs, script=script, output=output
+                    )
+                    progress(result)
+                    yield result
+
+
+def medians(results: Sequence[Measurement]) -> list[Measurement]:
+    """One measurement per (scenario, server): the round with the median rate, its note naming
+    the spread when there were several rounds. Order of first appearance is kept.
+    """
+    cells: dict[tuple[str, str], list[Measurement]] = {}
+    for result in results:
+        cells.setdefault((result.scenario, result.server), []).append(result)
+    chosen = []
+    for runs in cells.values():
+        rated = sorted((r for r in runs if r.requests_per_second is not None), key=lambda r: r.requests_per_second or 0)
+        if not rated:
+            chosen.append(runs[0])
+            continue
+        middle = replace(rated[(len(rated) - 1) // 2])
+        if len(runs) > 1:
+            low, high = rated[0].requests_per_second or 0, rated[-1].requests_per_second or 0
+            spread = f"median of {len(runs)}: {low:,.0f} to {high:,.0f}"
+            middle.note = f"{spread}; {middle.note}" if middle.note else spread
+        chosen.append(middle)
+    return chosen
