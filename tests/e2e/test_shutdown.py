@@ -7,6 +7,7 @@ import signal
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -88,8 +89,11 @@ def test_idle_keep_alive_connections_do_not_delay_shutdown(start_server: ServerF
     assert elapsed < 10, f"idle keep-alive connections held shutdown for {elapsed:.1f}s (deadline was 30s)"
 
 
-def test_second_interrupt_exits_at_once(start_server: ServerFactory, backend_name: str) -> None:
-    server = start_server("--backend", backend_name, "--shutdown-timeout", "60")
+def test_second_interrupt_exits_at_once(start_server: ServerFactory, backend_name: str, tmp_path: Path) -> None:
+    ready_file = tmp_path / "ready.json"
+    server = start_server("--backend", backend_name, "--shutdown-timeout", "60", "--ready-file", str(ready_file))
+    wait_for_log(server, "devserver: ready")  # printed once the file is written
+    assert ready_file.exists()
     thread, _ = start_request(server, "/slow/?seconds=30")
     wait_for_log(server, "slow view: sleeping")
     server.signal(signal.SIGINT)
@@ -100,6 +104,7 @@ def test_second_interrupt_exits_at_once(start_server: ServerFactory, backend_nam
     assert time.monotonic() - started < 5
     assert code != 0
     assert "Forced exit" in server.output()
+    assert not ready_file.exists(), "a forced exit left the ready file behind"
     thread.join(40)
 
 

@@ -246,6 +246,8 @@ class Command(RunserverCommand):
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
             if received:
+                with contextlib.suppress(OSError):  # a CI script waits on this file: never leave it behind
+                    self.withdraw_ready()
                 self.stderr.write("Forced exit.")
                 sys.stderr.flush()
                 os._exit(1)
