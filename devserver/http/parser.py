@@ -181,10 +181,7 @@ class RequestParser:
         if method == "CONNECT":
             raise NotImplementedByServer("CONNECT is not supported")
         target = bytes(self._url)
-        if target.startswith(b"/"):  # origin-form, nearly every request
-            path, _, query = target.partition(b"#")[0].partition(b"?")
-        else:
-            path, query = _split_target(target)
+        path, query = _split_target(target)
         content_length: int | None = None
         transfer_codings: list[bytes] = []
         expects_continue = False
