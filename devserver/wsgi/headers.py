@@ -63,17 +63,22 @@ class StartValidator:
         content_length: int | None = None
         wants_close = has_date = has_server = False
         for header in headers:
-            try:
-                known = header in ordinary
-            except TypeError:  # unhashable, so not a (str, str) tuple: _checked names it
-                known = False
-            if known and type(header) is tuple:
+            # Exact types first: a str subclass may compare equal to a remembered line yet
+            # format differently, and PEP 3333 (like wsgiref under runserver) wants str itself.
+            if (
+                type(header) is not tuple
+                or len(header) != 2
+                or type(header[0]) is not str
+                or type(header[1]) is not str
+            ):
+                raise InvalidResponseError(f"Invalid header {header!r} from application")
+            if header in ordinary:
                 kept.append(header)
                 continue
-            name, value = self._checked(header)
+            name, value = header
             lowered = self._lowered(name)
+            self._check_value(name, value)  # every value not remembered, those the server reads too
             if lowered not in _NOTICED:
-                self._check_value(name, value)
                 if len(ordinary) < MEMORY_SIZE:
                     ordinary.add(header)
             elif lowered == "content-length":
@@ -86,7 +91,6 @@ class StartValidator:
             elif lowered in _HOP_BY_HOP:
                 raise InvalidResponseError(f"Hop-by-hop header {name!r} is not allowed from a WSGI application")
             else:
-                self._check_value(name, value)
                 has_date = has_date or lowered == "date"
                 has_server = has_server or lowered == "server"
             kept.append(header)
@@ -99,12 +103,6 @@ class StartValidator:
         if len(self._statuses) < MEMORY_SIZE:
             self._statuses[status] = code
         return code
-
-    @staticmethod
-    def _checked(header: Any) -> tuple[str, str]:
-        if type(header) is not tuple or len(header) != 2 or type(header[0]) is not str or type(header[1]) is not str:
-            raise InvalidResponseError(f"Invalid header {header!r} from application")
-        return header
 
     def _lowered(self, name: str) -> str:
         lowered = self._names.get(name)
@@ -122,9 +120,8 @@ class StartValidator:
             raise InvalidResponseError(f"Invalid value for header {name!r} from application: {value!r}")
 
 
-def validate_start(status: Any, headers: Any) -> ResponseStart:
-    """:meth:`StartValidator.validate` with nothing remembered (for one-off checks and tests)."""
-    return StartValidator().validate(status, headers)
+def _both_str(header: tuple[Any, ...]) -> bool:
+    return type(header[0]) is str and type(header[1]) is str
 
 
 def _latin1(text: str) -> bool:

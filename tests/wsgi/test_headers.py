@@ -6,9 +6,14 @@ from typing import Any
 
 import pytest
 
-from devserver.wsgi.headers import MEMORY_SIZE, InvalidResponseError, StartValidator, validate_start
+from devserver.wsgi.headers import MEMORY_SIZE, InvalidResponseError, ResponseStart, StartValidator
 
 TEXT = ("Content-Type", "text/plain")
+
+
+def validate_start(status: Any, headers: Any) -> ResponseStart:
+    """One check by a validator that remembers nothing yet."""
+    return StartValidator().validate(status, headers)
 
 
 def test_valid_start_is_kept_with_what_the_server_needs_to_know() -> None:
@@ -100,6 +105,9 @@ def test_a_validator_remembers_good_lines_but_still_checks_each_new_one() -> Non
     assert again.headers == [TEXT, ("Content-Length", "7")]
     with pytest.raises(InvalidResponseError, match="Content-Type"):
         validator.validate("200 OK", [("Content-Type", "text/plain\r\nX-Injected: yes")])
+    for header in [("Content-Length", "5\r\n"), ("Content-Length", "\r\n5"), ("Connection", "close\r\nX-I: y")]:
+        with pytest.raises(InvalidResponseError, match=header[0]):
+            validator.validate("200 OK", [header])
     with pytest.raises(InvalidResponseError, match="Invalid status"):
         validator.validate("200 OK\r\n", [TEXT])
 
@@ -110,6 +118,20 @@ def test_unhashable_headers_are_refused_not_crashed_on(header: Any) -> None:
     validator.validate("200 OK", [TEXT])
     with pytest.raises(InvalidResponseError, match="Invalid header"):
         validator.validate("200 OK", [header])
+
+
+class Markup(str):
+    """A str subclass, as Django's SafeString is."""
+
+
+def test_a_str_subclass_is_refused_whatever_was_remembered_before() -> None:
+    validator = StartValidator()
+    validator.validate("200 OK", [("X-A", "v")])
+    for header in [("X-A", Markup("v")), (Markup("X-A"), "v")]:
+        with pytest.raises(InvalidResponseError, match="Invalid header"):
+            validator.validate("200 OK", [header])
+    with pytest.raises(InvalidResponseError, match="Invalid status"):
+        validator.validate(Markup("200 OK"), [])
 
 
 def test_what_a_validator_remembers_is_bounded() -> None:
