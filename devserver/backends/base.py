@@ -21,9 +21,6 @@ from ..wsgi.input import RequestBody
 logger = logging.getLogger("django.server")
 
 RECV_SIZE: Final = 64 * 1024
-#: ``recv``/``send`` flag that makes one call on a blocking socket return at once (0 where missing:
-#: Windows). Blocking sockets with a kernel send timeout need no mode switch or poll per request.
-DONT_WAIT: Final = getattr(socket, "MSG_DONTWAIT", 0)
 #: Connections accepted past MAX_CONNECTIONS, held only to answer 503; beyond these, closed at once.
 OVERLOAD_BACKLOG: Final = 64
 

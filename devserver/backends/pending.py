@@ -34,6 +34,7 @@ class PendingConnection:
         client: tuple[str, int],
         deadline: float,
         *,
+        send_timeout: float,
         overloaded: bool = False,
         blocking: bool = False,
     ) -> None:
@@ -50,7 +51,7 @@ class PendingConnection:
         self.fresh = True
         self.client = client
         self.http = HTTPConnection()
-        self.transport = SocketTransport(sock)
+        self.transport = SocketTransport(sock, send_timeout)
         self.request: Request | None = None
         self.body: BodySpool | None = None
         self.deadline = deadline

@@ -24,9 +24,9 @@ from ..http.errors import HTTPError, RequestTimeout
 from ..http.parser import MESSAGE_END, BodyChunk, Request
 from ..wsgi.gateway import WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
-from .base import DONT_WAIT, FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, RECV_SIZE, BaseBackend
+from .base import FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, RECV_SIZE, BaseBackend
 from .pending import PendingConnection
-from .transport import LINGER_SECONDS, bound_sends
+from .transport import DONT_WAIT, LINGER_SECONDS, bound_sends
 
 logger = logging.getLogger("django.server")
 
@@ -122,6 +122,7 @@ class SingleBackend(BaseBackend):
                 sock,
                 client,
                 time.monotonic() + self.config.keep_alive_timeout,
+                send_timeout=self.config.send_timeout,
                 overloaded=overloaded,
                 blocking=blocking,
             )

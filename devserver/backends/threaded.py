@@ -20,8 +20,8 @@ from ..http.parser import MESSAGE_END, BodyChunk, Request
 from ..signals import block_in_this_thread
 from ..wsgi.gateway import ClientDisconnected, WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
-from .base import DONT_WAIT, FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, RECV_SIZE, BaseBackend
-from .transport import SocketTransport, bound_sends, close_after_error
+from .base import FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, RECV_SIZE, BaseBackend
+from .transport import DONT_WAIT, SocketTransport, bound_sends, close_after_error
 from .waiting import ReadableWaiter
 
 logger = logging.getLogger("django.server")
@@ -32,6 +32,8 @@ _JOIN_TIMEOUT: Final = 1.0
 #: The main thread wakes at least this often: a signal the kernel delivered to a worker thread
 #: only runs its Python handler once the main thread runs again.
 _SIGNAL_LATENCY: Final = 0.5
+#: A client refused past the connection bound gets this long to send its request and take the 503.
+_OVERLOAD_SECONDS: Final = 1.0
 #: A thread that finished its connection waits this long for another before it exits.
 _IDLE_THREAD_SECONDS: Final = 30.0
 
@@ -120,10 +122,10 @@ class ThreadedBackend(BaseBackend):
     def _refuse_overload(self, sock: socket.socket) -> None:
         """Past the connection bound: read what the client sent, then answer 503."""
         try:
-            sock.settimeout(1.0)
+            sock.settimeout(_OVERLOAD_SECONDS)
             with contextlib.suppress(OSError):
                 sock.recv(RECV_SIZE)
-            self.refuse(SocketTransport(sock), self.overload_error(), sock)
+            self.refuse(SocketTransport(sock, _OVERLOAD_SECONDS), self.overload_error(), sock)
             close_after_error(sock)
         finally:
             with self._workers_changed:
@@ -156,7 +158,7 @@ class ConnectionWorker:
         self.sock = sock
         self.client = (str(address[0]), int(address[1]))
         self.connection = HTTPConnection()
-        self.transport = SocketTransport(sock)
+        self.transport = SocketTransport(sock, backend.config.send_timeout)
         self._finished = threading.Event()
         self._idle_wait = ReadableWaiter(sock, backend.stop_reader)
         self._data_wait = ReadableWaiter(sock)

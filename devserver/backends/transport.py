@@ -11,26 +11,51 @@ import time
 from typing import IO, Final
 
 from ..wsgi.gateway import ClientDisconnected
+from .waiting import wait_writable
 
 _MSG_MORE: Final = getattr(socket, "MSG_MORE", 0)
+#: ``recv``/``send`` flag that makes one call on a blocking socket return at once (0 where missing:
+#: Windows). Blocking sockets with a kernel send timeout need no mode switch or poll per request.
+DONT_WAIT: Final = getattr(socket, "MSG_DONTWAIT", 0)
 #: After an error response, what the client still sends is read and dropped for this long.
 LINGER_SECONDS: Final = 1.0
 _LINGER_LIMIT: Final = 1024 * 1024
 
 
 class SocketTransport:
-    """``sendall`` and ``sendfile``; any socket error means the client is gone."""
+    """``send`` and ``sendfile``, each given ``send_timeout`` as a whole; any socket error means
+    the client is gone.
 
-    __slots__ = ("_sock",)
+    The kernel's send timeout (:func:`bound_sends`) bounds one system call, and a client that
+    reads a trickle keeps every call making progress: without a deadline for the whole write it
+    could hold a connection (or the single backend's only thread) for as long as it liked.
+    """
 
-    def __init__(self, sock: socket.socket) -> None:
+    __slots__ = ("_sock", "_timeout")
+
+    def __init__(self, sock: socket.socket, send_timeout: float) -> None:
         self._sock = sock
+        self._timeout = send_timeout
 
     def send(self, data: bytes, *, more: bool = False) -> None:
+        flags = _MSG_MORE if more else 0
         try:
-            self._sock.sendall(data, _MSG_MORE if more else 0)
+            started = time.monotonic()
+            sent = self._sock.send(data, flags)  # nearly always all of it, in one system call
+            if sent < len(data):
+                self._send_rest(memoryview(data)[sent:], flags, started + self._timeout)
         except OSError as error:
             raise ClientDisconnected(str(error)) from error
+
+    def _send_rest(self, rest: memoryview, flags: int, deadline: float) -> None:
+        while rest:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not wait_writable(self._sock, remaining):
+                raise ClientDisconnected("The client reads too slowly (send timeout).")
+            try:
+                rest = rest[self._sock.send(rest, flags | DONT_WAIT) :]
+            except (BlockingIOError, InterruptedError):
+                continue
 
     def sendfile(self, file: IO[bytes], offset: int, count: int) -> int:
         try:
@@ -44,11 +69,16 @@ class SocketTransport:
         """``os.sendfile`` on a blocking socket whose SO_SNDTIMEO bounds each call.
 
         ``socket.sendfile`` would answer the timeout's EAGAIN by waiting for writability with
-        no deadline at all; here EAGAIN means the client stopped reading: it is dropped.
+        no deadline at all; here EAGAIN means the client stopped reading: it is dropped. A client
+        reading a trickle is dropped once the send timeout has passed between two calls (each
+        call can take the timeout too, so the whole is bounded by about twice the timeout).
         """
         descriptor, out = file.fileno(), self._sock.fileno()
+        deadline = time.monotonic() + self._timeout
         sent = 0
         while sent < count:
+            if sent and time.monotonic() >= deadline:
+                raise ClientDisconnected("The client reads too slowly (send timeout).")
             try:
                 done = os.sendfile(out, descriptor, offset + sent, count - sent)
             except BlockingIOError:

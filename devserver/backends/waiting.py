@@ -1,4 +1,5 @@
-"""Waiting for a socket to become readable, with ``poll`` (no FD_SETSIZE limit) where it exists."""
+"""Waiting for a socket to become readable or writable, with ``poll`` (no FD_SETSIZE limit) where
+it exists."""
 
 from __future__ import annotations
 
@@ -16,6 +17,17 @@ def wait_readable(socks: tuple[socket.socket, ...], timeout: float) -> list[int]
         return [fd for fd, _ in poller.poll(timeout * 1000)]
     readable, _, _ = select.select(socks, [], [], timeout)
     return [sock.fileno() for sock in readable]
+
+
+def wait_writable(sock: socket.socket, timeout: float) -> bool:
+    """Whether ``sock`` can take more bytes within ``timeout`` seconds."""
+    timeout = max(timeout, 0.0)
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT)
+        return bool(poller.poll(timeout * 1000))
+    _, writable, _ = select.select([], [sock], [], timeout)
+    return bool(writable)
 
 
 class ReadableWaiter:

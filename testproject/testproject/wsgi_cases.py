@@ -181,6 +181,12 @@ def no_content(environ: WSGIEnvironment, start_response: StartResponse) -> Itera
     return [b"dropped"]
 
 
+def big(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    """``?bytes=N`` (default 8 MiB) in one piece: one write larger than any socket buffer."""
+    size = int(environ["QUERY_STRING"].partition("bytes=")[2] or 8 * 1024 * 1024)
+    return plain(start_response, b"x" * size)
+
+
 def declared_length(declared: int, body: bytes) -> WSGIApplication:
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         start_response("200 OK", [TEXT, ("Content-Length", str(declared))])
@@ -237,6 +243,7 @@ ROUTES: dict[str, WSGIApplication] = {
     "/input/end": input_end,
     "/input/partial": input_partial,
     "/write": write_callable,
+    "/big": big,
     "/exc-info/before-headers": exc_info_before_headers,
     "/exc-info/after-headers": exc_info_after_headers,
     "/raise/before-headers": raise_before_headers,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import socket
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -20,7 +23,7 @@ def test_sendfile_to_a_client_that_stopped_reading_gives_up_at_the_send_timeout(
         bound_sends(server, 0.5)
         started = time.monotonic()
         with pytest.raises(ClientDisconnected):
-            SocketTransport(server).sendfile(file, 0, 32 * 1024 * 1024)
+            SocketTransport(server, 0.5).sendfile(file, 0, 32 * 1024 * 1024)
         assert time.monotonic() - started < 10
 
 
@@ -30,6 +33,81 @@ def test_sendfile_sends_the_range_asked_for() -> None:
         file.write(b"0123456789")
         file.flush()
         bound_sends(server, 5)
-        assert SocketTransport(server).sendfile(file, 2, 5) == 5
+        assert SocketTransport(server, 5).sendfile(file, 2, 5) == 5
         assert client.recv(100) == b"23456"
         assert file.tell() == 7
+
+
+@contextmanager
+def trickling_reader(client: socket.socket, piece: int = 4096, every: float = 0.05) -> Iterator[None]:
+    """A client that keeps reading, but only a trickle (about 80 KB/s): every write makes progress."""
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                if not client.recv(piece):
+                    return
+            except OSError:
+                return
+            stop.wait(every)  # the pace of a slow client, not a synchronisation
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def tcp_pair(*, small_receive_buffer: bool = True) -> tuple[socket.socket, socket.socket]:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        if small_receive_buffer:  # so that the server's writes wait on the reader at once
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        server, _ = listener.accept()
+    server.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as the backends set it
+    return server, client
+
+
+def test_one_send_to_a_trickling_reader_gives_up_at_the_send_timeout() -> None:
+    server, client = tcp_pair()
+    with server, client:
+        assert bound_sends(server, 0.5)
+        with trickling_reader(client):
+            started = time.monotonic()
+            with pytest.raises(ClientDisconnected, match="too slowly"):
+                SocketTransport(server, 0.5).send(b"x" * (8 * 1024 * 1024))  # ~100 s at this pace
+            assert time.monotonic() - started < 5
+
+
+def test_sendfile_to_a_trickling_reader_gives_up_near_the_send_timeout() -> None:
+    server, client = tcp_pair()
+    with server, client, tempfile.TemporaryFile() as file:
+        file.write(b"x" * (8 * 1024 * 1024))
+        file.flush()
+        assert bound_sends(server, 0.5)
+        with trickling_reader(client):
+            started = time.monotonic()
+            with pytest.raises(ClientDisconnected):
+                SocketTransport(server, 0.5).sendfile(file, 0, 8 * 1024 * 1024)
+            assert time.monotonic() - started < 5
+
+
+def test_a_reader_that_keeps_up_is_never_cut_and_gets_every_byte() -> None:
+    server, client = tcp_pair(small_receive_buffer=False)
+    data = bytes(range(256)) * 32768  # 8 MiB: more than the kernel buffers at once
+    received = bytearray()
+
+    def read_all() -> None:
+        while len(received) < len(data) and (piece := client.recv(65536)):
+            received.extend(piece)
+
+    with server, client:
+        assert bound_sends(server, 2)
+        reader = threading.Thread(target=read_all)
+        reader.start()
+        SocketTransport(server, 2).send(data)
+        reader.join(10)
+    assert bytes(received) == data

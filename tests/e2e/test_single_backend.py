@@ -5,21 +5,28 @@ from __future__ import annotations
 import http.client
 import socket
 import subprocess
+import threading
 import time
 
 from ..conftest import ServerFactory
 from ..server import DevrunProcess
 
 GENEROUS = 5.0
+#: Small WSGI applications for cases Django's handler does not make (here: one huge write).
+WSGI_CASES = "testproject.wsgi_cases.application"
 
 
-def get_hello(server: DevrunProcess, timeout: float = GENEROUS) -> float:
-    """GET /hello/ on a new connection; return how long it took."""
+def get_hello(server: DevrunProcess, timeout: float = GENEROUS, path: str = "/hello/") -> float:
+    """GET ``path`` (200 expected) on a new connection; return how long it took."""
     started = time.monotonic()
     connection = http.client.HTTPConnection(server.host, server.port, timeout=timeout)
     try:
-        connection.request("GET", "/hello/")
-        assert connection.getresponse().read() == b"Hello, world!"
+        connection.request("GET", path)
+        response = connection.getresponse()
+        body = response.read()
+        assert response.status == 200, body
+        if path == "/hello/":
+            assert body == b"Hello, world!"
     finally:
         connection.close()
     return time.monotonic() - started
@@ -62,6 +69,35 @@ def test_slow_reader_holds_the_loop_no_longer_than_the_send_timeout(start_server
         # 2 MB of chunks that this client never reads: the server's writes block.
         reader.sendall(b"GET /stream/?chunks=250000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         elapsed = get_hello(server, timeout=30)
+    assert elapsed < 1 + GENEROUS
+
+
+def test_a_trickling_reader_holds_the_loop_no_longer_than_the_send_timeout(start_server: ServerFactory) -> None:
+    env = {"TESTPROJECT_DEVSERVER": '{"SEND_TIMEOUT": 1}', "TESTPROJECT_WSGI_APPLICATION": WSGI_CASES}
+    server = start_server("--backend", "single", env=env)
+    reader = socket.socket()
+    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stop = threading.Event()
+
+    def trickle() -> None:  # ~10 KB/s: the 8 MiB response (one write) would take minutes, always progressing
+        while not stop.is_set():
+            try:
+                if not reader.recv(1024):
+                    return
+            except OSError:
+                return
+            stop.wait(0.1)  # the pace of a slow client, not a synchronisation
+
+    with reader:
+        reader.connect((server.host, server.port))
+        reader.sendall(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        thread = threading.Thread(target=trickle, daemon=True)
+        thread.start()
+        try:
+            elapsed = get_hello(server, timeout=30, path="/big?bytes=13")
+        finally:
+            stop.set()
+            thread.join(5)
     assert elapsed < 1 + GENEROUS
 
 
