@@ -95,10 +95,3 @@ class EnvironBuilder:
         if len(self._keys) < MEMORY_SIZE:
             self._keys[raw_name] = key
         return key
-
-
-def request_environ(
-    base: Environ, request: Request, client: tuple[str, int], body: Any, content_length: int | None
-) -> Environ:
-    """:meth:`EnvironBuilder.build` with nothing remembered (for one-off environs and tests)."""
-    return EnvironBuilder(base).build(request, client, body, content_length)

@@ -100,11 +100,11 @@ class ResponseWriter:
         transport: Transport,
         *,
         keep_alive: bool,
+        validator: StartValidator,
         body: RequestBody | None = None,
-        validator: StartValidator | None = None,
     ) -> None:
         self._request = request
-        self._validator = validator or StartValidator()
+        self._validator = validator
         self._body = body
         self._transport = transport
         self._framer = ResponseFramer(method=request.method, http_version=request.http_version, keep_alive=keep_alive)

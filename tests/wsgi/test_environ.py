@@ -8,11 +8,18 @@ from typing import Any
 import pytest
 
 from devserver.http.parser import Request, RequestParser
-from devserver.wsgi.environ import MEMORY_SIZE, EnvironBuilder, base_environ, request_environ
+from devserver.wsgi.environ import MEMORY_SIZE, Environ, EnvironBuilder, base_environ
 from devserver.wsgi.filewrapper import FileWrapper
 from devserver.wsgi.input import RequestBody
 
 CLIENT = ("192.0.2.7", 54321)
+
+
+def request_environ(
+    base: Environ, request: Request, client: tuple[str, int], body: Any, content_length: int | None
+) -> Environ:
+    """One environ from a builder that remembers nothing yet."""
+    return EnvironBuilder(base).build(request, client, body, content_length)
 
 
 def parse_request(head: bytes) -> Request:
