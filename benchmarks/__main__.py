@@ -247,16 +247,11 @@ def in_process_row(duration: float, database: Path, rounds: int) -> tuple[InProc
     (a failure is a note, not a crash).
     """
     try:
-        runs = sorted(
-            (measure_pinned(duration, database, SERVER_CPU) for _ in range(rounds)),
-            key=lambda run: run.requests_per_second,
-        )
+        runs = [measure_pinned(duration, database, SERVER_CPU) for _ in range(rounds)]
     except (RuntimeError, subprocess.TimeoutExpired) as error:
         return None, Measurement("hello-inprocess", IN_PROCESS, note=str(error))
-    ceiling = runs[(len(runs) - 1) // 2]
-    row = Measurement("hello-inprocess", IN_PROCESS, ceiling.requests_per_second, ceiling.requests)
-    if rounds > 1:
-        row.note = f"median of {rounds}: {runs[0].requests_per_second:,.0f} to {runs[-1].requests_per_second:,.0f}"
+    (row,) = medians([Measurement("hello-inprocess", IN_PROCESS, r.requests_per_second, r.requests) for r in runs])
+    ceiling = next(r for r in runs if r.requests_per_second == row.requests_per_second)
     return ceiling, row
 
 
