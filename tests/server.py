@@ -6,11 +6,13 @@ import http.client
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -157,3 +159,27 @@ def fetch(host: str, port: int, path: str, timeout: float = 10.0) -> tuple[int, 
         return response.status, response.read()
     finally:
         connection.close()
+
+
+@contextmanager
+def trickling_reader(client: socket.socket, piece: int = 4096, every: float = 0.05) -> Iterator[None]:
+    """While the block runs, ``client`` reads ``piece`` bytes every ``every`` seconds (80 KB/s by
+    default): a slow reader whose every write makes progress, so no per-call timeout fires."""
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                if not client.recv(piece):
+                    return
+            except OSError:
+                return
+            stop.wait(every)  # the pace of a slow client, not a synchronisation
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)

@@ -6,13 +6,13 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
 from devserver.backends.transport import SocketTransport, bound_sends
 from devserver.wsgi.gateway import ClientDisconnected
+
+from ..server import trickling_reader
 
 
 def test_sendfile_to_a_client_that_stopped_reading_gives_up_at_the_send_timeout() -> None:
@@ -36,29 +36,6 @@ def test_sendfile_sends_the_range_asked_for() -> None:
         assert SocketTransport(server, 5).sendfile(file, 2, 5) == 5
         assert client.recv(100) == b"23456"
         assert file.tell() == 7
-
-
-@contextmanager
-def trickling_reader(client: socket.socket, piece: int = 4096, every: float = 0.05) -> Iterator[None]:
-    """A client that keeps reading, but only a trickle (about 80 KB/s): every write makes progress."""
-    stop = threading.Event()
-
-    def read() -> None:
-        while not stop.is_set():
-            try:
-                if not client.recv(piece):
-                    return
-            except OSError:
-                return
-            stop.wait(every)  # the pace of a slow client, not a synchronisation
-
-    thread = threading.Thread(target=read, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(5)
 
 
 def tcp_pair(*, small_receive_buffer: bool = True) -> tuple[socket.socket, socket.socket]:

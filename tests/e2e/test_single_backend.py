@@ -5,28 +5,25 @@ from __future__ import annotations
 import http.client
 import socket
 import subprocess
-import threading
 import time
 
 from ..conftest import ServerFactory
-from ..server import DevrunProcess
+from ..server import DevrunProcess, trickling_reader
 
 GENEROUS = 5.0
 #: Small WSGI applications for cases Django's handler does not make (here: one huge write).
 WSGI_CASES = "testproject.wsgi_cases.application"
 
 
-def get_hello(server: DevrunProcess, timeout: float = GENEROUS, path: str = "/hello/") -> float:
-    """GET ``path`` (200 expected) on a new connection; return how long it took."""
+def get_hello(
+    server: DevrunProcess, timeout: float = GENEROUS, path: str = "/hello/", expected: bytes = b"Hello, world!"
+) -> float:
+    """GET ``path`` on a new connection, expecting ``expected``; return how long it took."""
     started = time.monotonic()
     connection = http.client.HTTPConnection(server.host, server.port, timeout=timeout)
     try:
         connection.request("GET", path)
-        response = connection.getresponse()
-        body = response.read()
-        assert response.status == 200, body
-        if path == "/hello/":
-            assert body == b"Hello, world!"
+        assert connection.getresponse().read() == expected
     finally:
         connection.close()
     return time.monotonic() - started
@@ -77,27 +74,12 @@ def test_a_trickling_reader_holds_the_loop_no_longer_than_the_send_timeout(start
     server = start_server("--backend", "single", env=env)
     reader = socket.socket()
     reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    stop = threading.Event()
-
-    def trickle() -> None:  # ~10 KB/s: the 8 MiB response (one write) would take minutes, always progressing
-        while not stop.is_set():
-            try:
-                if not reader.recv(1024):
-                    return
-            except OSError:
-                return
-            stop.wait(0.1)  # the pace of a slow client, not a synchronisation
-
     with reader:
         reader.connect((server.host, server.port))
         reader.sendall(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        thread = threading.Thread(target=trickle, daemon=True)
-        thread.start()
-        try:
-            elapsed = get_hello(server, timeout=30, path="/big?bytes=13")
-        finally:
-            stop.set()
-            thread.join(5)
+        # ~10 KB/s: the 8 MiB response (one write) would take minutes, every call progressing
+        with trickling_reader(reader, piece=1024, every=0.1):
+            elapsed = get_hello(server, timeout=30, path="/big?bytes=13", expected=b"x" * 13)
     assert elapsed < 1 + GENEROUS
 
 
