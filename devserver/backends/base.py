@@ -45,8 +45,12 @@ class Backend(Protocol):
     def serve_forever(self) -> None:
         """Serve until :meth:`shutdown`; return once in-flight requests are done or cut."""
 
-    def shutdown(self) -> None:
-        """Begin a graceful stop. Safe to call from a signal handler or another thread."""
+    def shutdown(self, *, restart: bool = False) -> None:
+        """Begin a graceful stop. Safe to call from a signal handler or another thread.
+
+        ``restart``: the reloader stops this process for a newer one, which takes over the
+        listening socket (and may take over what is worth keeping, such as idle connections).
+        """
 
 
 class BaseBackend:
@@ -67,12 +71,15 @@ class BaseBackend:
         self._stop_writer.setblocking(False)
         #: A plain flag, read once a request: setting it is atomic, and waiting is the stop socket's job.
         self._stopping = False
+        #: Set by ``shutdown(restart=True)``: a newer process takes over once this one stops.
+        self.restarting = False
 
     @property
     def stopping(self) -> bool:
         return self._stopping
 
-    def shutdown(self) -> None:
+    def shutdown(self, *, restart: bool = False) -> None:
+        self.restarting = self.restarting or restart
         self._stopping = True
         with contextlib.suppress(OSError):  # already signalled, or already closed after serving
             self._stop_writer.send(b"x")

@@ -96,9 +96,9 @@ class SingleBackend(BaseBackend):
             if now >= deadline or (not self._ready and (not waiting or now >= grace)):
                 return
 
-    def shutdown(self) -> None:
+    def shutdown(self, *, restart: bool = False) -> None:
         """Stop after the request in flight; cut it if it outlives the drain deadline."""
-        super().shutdown()
+        super().shutdown(restart=restart)
         if self._abort_timer is None:
             self._abort_timer = threading.Timer(self.config.shutdown_timeout, self._abort_in_flight)
             self._abort_timer.daemon = True

@@ -26,7 +26,7 @@ from .watcher import Restart, WatchdogReloader
 
 
 class Stoppable(Protocol):
-    def shutdown(self) -> None: ...
+    def shutdown(self, *, restart: bool = False) -> None: ...
 
 
 def _exit_now() -> None:
@@ -115,7 +115,7 @@ class ReloaderChild:
         note = ReloadNote(describe_change(restart.path, restart.changed), time.time() - restart.waited)
         self.restart = note
         self._send(restart_message(note))
-        backend.shutdown()
+        backend.shutdown(restart=True)
 
     def _send(self, message: bytes) -> None:
         if self.control is not None:

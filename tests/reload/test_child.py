@@ -18,8 +18,10 @@ from devserver.reload.watcher import Restart
 class Backend:
     def __init__(self) -> None:
         self.stopped = threading.Event()
+        self.restart = False
 
-    def shutdown(self) -> None:
+    def shutdown(self, *, restart: bool = False) -> None:
+        self.restart = restart
         self.stopped.set()
 
 
@@ -84,6 +86,7 @@ def test_a_restart_tells_the_supervisor_why_then_stops_the_backend(
     child, backend = ReloaderChild(child_end), Backend()
     child.request_restart(Restart(tmp_path / "shop" / "views.py", changed=3, waited=0.05), backend)
     assert backend.stopped.is_set()
+    assert backend.restart  # a restart, not a stop: the backend may hand over what it holds
     assert child.restarting
     supervisor_end.settimeout(10)
     [message] = decode_messages(supervisor_end.recv(4096))
