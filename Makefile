@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typing tox bench clean
+.PHONY: run test lint typing docs tox bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ lint: $(STAMP)
 
 typing: $(STAMP)
 	$(BIN)/mypy
+
+## Build the documentation strictly (a broken link fails), as CI does.
+docs: $(STAMP)
+	$(BIN)/tox -e docs
 
 ## Every supported Python × Django combination, lint and typing.
 tox: $(STAMP)
