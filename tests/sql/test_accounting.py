@@ -143,6 +143,6 @@ def test_nothing_to_count_means_no_accounting() -> None:
     assert query_accounting(summary=False, n_plus_one=10, print_sql=False) is None
     accounting = query_accounting(summary=False, n_plus_one=10, print_sql=True)
     assert accounting is not None
-    tally = counted(accounting, lambda: Customer.objects.count())
+    tally = counted(accounting, Customer.objects.count)
     assert tally.count == 1
     assert tally.suffix() == ""  # printing only: the access line stays as it was
