@@ -111,7 +111,10 @@ class RequestQueries(QueryTally):
 
     def warn_repeats(self, request_line: str) -> None:
         """One warning line per statement that looks like an N+1 loop."""
-        for sql, count in self.repeated(self._accounting.n_plus_one):
+        threshold = self._accounting.n_plus_one
+        if self.count < threshold or not threshold:
+            return
+        for sql, count in self.repeated(threshold):
             logger.warning(
                 'Likely N+1: %d queries in "%s" ran the same SQL with different parameters: %s',
                 count,
