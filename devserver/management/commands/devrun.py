@@ -133,11 +133,11 @@ class Command(RunserverCommand):
         files = TLSFiles.from_settings(self.server_config.cert_file, self.server_config.key_file)
         if files is None:
             return
+        from ...tls.context import server_context  # ssl: only for HTTPS
+
         created = prepare_certificate(files)
         if created:
             self.stdout.write(created)
-        from ...tls.context import server_context
-
         server_context(files)
         if not getattr(self.backend_class, "serves_tls", False):
             raise ConfigurationError(f"The {self.backend_class.name} backend cannot serve HTTPS yet.")
