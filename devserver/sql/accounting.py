@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Final
 
@@ -70,7 +71,7 @@ class QueryAccounting:
     def __init__(self, *, summary: bool = True, n_plus_one: int = 10, print_sql: bool = False) -> None:
         self.summary = summary
         self.n_plus_one = n_plus_one
-        self.printer: Any = None
+        self.printer: Callable[..., None] | None = None
         if print_sql:
             from .printer import print_query  # sqlparse is imported only when statements are printed
 
