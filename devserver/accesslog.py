@@ -23,17 +23,22 @@ ACCESS_FORMAT: Final = '"%s" %s %s %.1fms'
 _PLACEHOLDER: Final = "\x00"
 
 
-def log_request(request_line: str, status: int, size: int, seconds: float, request: object = None) -> None:
-    """One line per response: ``"GET / HTTP/1.1" 200 1234 3.1ms``."""
+def log_request(
+    request_line: str, status: int, size: int, seconds: float, request: object = None, *, queries: str = ""
+) -> None:
+    """One line per response: ``"GET / HTTP/1.1" 200 1234 3.1ms``, then ``queries`` (`` 23q 12.5ms``)."""
     level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
     if not logger.isEnabledFor(level):
         return
     args = (request_line, status, size, seconds * 1000)
     if DIRECT_WRITER.applies(level):
-        DIRECT_WRITER.write(status, ACCESS_FORMAT % args)
+        DIRECT_WRITER.write(status, ACCESS_FORMAT % args + queries)
         return
     extra = {"request": request, "server_time": SERVER_TIME.value(), "status_code": status}
-    logger.log(level, ACCESS_FORMAT, *args, extra=extra)
+    if queries:
+        logger.log(level, ACCESS_FORMAT + "%s", *args, queries, extra=extra)
+    else:
+        logger.log(level, ACCESS_FORMAT, *args, extra=extra)
 
 
 class DirectWriter:

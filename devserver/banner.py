@@ -28,6 +28,11 @@ def banner_lines(*, django_version: str, settings_module: str | None, url: str, 
     ]
 
 
+def version_text(django_version: str) -> str:
+    """``devrun --version``: ours, then Django's."""
+    return f"devserver {__version__} (django-devrun), Django {django_version}"
+
+
 def production_warning() -> str | None:
     if os.environ.get("DJANGO_RUNSERVER_HIDE_WARNING") == "true":
         return None

@@ -25,6 +25,13 @@ class ServerConfig(NamedTuple):
     reload_exclude: tuple[str, ...] = ()
     reload_delay_ms: int = 50
     reload_poll: bool = False
+    # HTTPS (devserver.tls): a certificate (created when missing) and its key (None: in the certificate file).
+    cert_file: str | None = None
+    key_file: str | None = None
+    # Each request's queries (devserver.sql), on the access line; the command turns the summary off without DEBUG.
+    sql_summary: bool = True
+    sql_n_plus_one: int = 10
+    print_sql: bool = False
 
     def with_options(self, **overrides: Any) -> ServerConfig:
         """Command-line options win over settings; ``None`` means "not given"."""
@@ -82,6 +89,18 @@ def _directories(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _file_path(value: Any) -> str:
+    if type(value) is not str or not value:
+        raise ValueError("a file path (a non-empty string)")
+    return value
+
+
+def n_plus_one_threshold(value: Any) -> int:
+    if type(value) is not int or value == 1 or not 0 <= value <= 1_000_000:
+        raise ValueError("a number of queries, 2 or more (0 turns the warning off)")
+    return value
+
+
 def _is_text(item: Any) -> bool:
     return type(item) is str and bool(item)
 
@@ -99,6 +118,11 @@ SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "RELOAD_EXCLUDE": ("reload_exclude", _globs),
     "RELOAD_DELAY": ("reload_delay_ms", debounce_milliseconds),
     "RELOAD_POLL": ("reload_poll", _bool),
+    "CERT_FILE": ("cert_file", _file_path),
+    "KEY_FILE": ("key_file", _file_path),
+    "SQL_SUMMARY": ("sql_summary", _bool),
+    "SQL_N_PLUS_ONE": ("sql_n_plus_one", n_plus_one_threshold),
+    "PRINT_SQL": ("print_sql", _bool),
 }
 
 

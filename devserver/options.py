@@ -161,6 +161,46 @@ def add_smoke_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_runserver_plus_arguments(parser: argparse.ArgumentParser) -> None:
+    """What runserver_plus users come for: HTTPS, the in-browser debugger, each request's SQL."""
+    parser.add_argument(
+        "--cert-file",
+        metavar="PATH",
+        help="Serve HTTPS with this certificate (PEM); created, self-signed for localhost, when it does not exist.",
+    )
+    parser.add_argument(
+        "--key-file",
+        metavar="PATH",
+        help="The certificate's private key (PEM), when it is not in the --cert-file file.",
+    )
+    parser.add_argument(
+        "--debugger",
+        action="store_true",
+        help="Show Werkzeug's interactive debugger for unhandled exceptions (needs django-devrun[debugger]).",
+    )
+    parser.add_argument(
+        "--debugger-allow-remote",
+        action="store_true",
+        help="Allow --debugger on an address other machines can reach (its console runs any code).",
+    )
+    parser.add_argument(
+        "--print-sql",
+        action="store_const",
+        const=True,
+        help="Print each SQL statement, formatted, with its time.",
+    )
+
+
+def plus_options(options: dict[str, object], *, debug: bool) -> dict[str, object]:
+    """The HTTPS and SQL settings given on the command line, for ``ServerConfig.with_options``;
+    the SQL summary is off unless ``settings.DEBUG`` (Django records queries only then, too)."""
+    given = {name: options.get(name) for name in ("cert_file", "key_file", "print_sql")}
+    present = {name: value for name, value in given.items() if value is not None}
+    if not debug:
+        present["sql_summary"] = False
+    return present
+
+
 def _url_path(value: str) -> str:
     if not value.startswith("/") or any(character.isspace() for character in value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a URL path (it must start with / and have no spaces)")

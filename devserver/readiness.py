@@ -43,11 +43,11 @@ class Readiness(NamedTuple):
     backend: str
 
     @classmethod
-    def for_address(cls, addr: str, port: int, *, backend: str, pid: int) -> Readiness:
+    def for_address(cls, addr: str, port: int, *, backend: str, pid: int, scheme: str = "http") -> Readiness:
         """``url`` and ``host`` name an address a local client can reach: a wildcard becomes loopback."""
         host = _WILDCARDS.get(addr, addr)
         url_host = f"[{host}]" if ":" in host else host
-        return cls(url=f"http://{url_host}:{port}/", host=host, port=port, pid=pid, backend=backend)
+        return cls(url=f"{scheme}://{url_host}:{port}/", host=host, port=port, pid=pid, backend=backend)
 
     def ready_line(self) -> str:
         return (

@@ -106,3 +106,18 @@ def test_server_time_is_runserver_format() -> None:
     day, clock = accesslog.SERVER_TIME.value().split(" ")
     assert len(day.split("/")) == 3
     assert len(clock.split(":")) == 3
+
+
+@pytest.mark.parametrize("status", [200, 404, 500])
+def test_the_sql_summary_ends_the_line_either_way(server_logger: io.StringIO, status: int) -> None:
+    only_default_handler()
+    log_request("GET /orders/ HTTP/1.1", status, 5123, 0.0412, queries=" 23q 12.5ms")
+    logger = logging.getLogger("django.server")
+    logger.addFilter(lambda record: True)
+    try:
+        log_request("GET /orders/ HTTP/1.1", status, 5123, 0.0412, queries=" 23q 12.5ms")
+    finally:
+        logger.filters.clear()
+    direct, through_logging = _lines(server_logger)
+    assert direct == through_logging
+    assert '"GET /orders/ HTTP/1.1" ' + f"{status} 5123 41.2ms 23q 12.5ms" in direct

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devserver.errors import ConfigurationError
-from devserver.options import Address, parse_addrport
+from devserver.options import Address, parse_addrport, plus_options
 
 
 def parse(addrport: str | None, *, use_ipv6: bool = False) -> Address:
@@ -46,3 +46,12 @@ def test_bad_addrport_is_one_line_error(addrport: str, use_ipv6: bool, message: 
     with pytest.raises(ConfigurationError) as caught:
         parse(addrport, use_ipv6=use_ipv6)
     assert str(caught.value) == message
+
+
+def test_plus_options_pass_what_was_given() -> None:
+    options: dict[str, object] = {"cert_file": "dev.pem", "key_file": None, "print_sql": True, "debugger": True}
+    assert plus_options(options, debug=True) == {"cert_file": "dev.pem", "print_sql": True}
+
+
+def test_without_debug_the_sql_summary_is_off() -> None:
+    assert plus_options({"print_sql": None}, debug=False) == {"sql_summary": False}

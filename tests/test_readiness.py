@@ -136,3 +136,9 @@ def test_signal_pid_is_the_parent_in_a_reloader_child(monkeypatch: pytest.Monkey
     monkeypatch.delenv(SUPERVISOR_PID_ENV, raising=False)
     monkeypatch.setenv("RUN_MAIN", "true")
     assert signal_pid() == os.getppid()
+
+
+def test_an_https_server_announces_an_https_url() -> None:
+    readiness = Readiness.for_address("0.0.0.0", 8443, backend="threaded", pid=1, scheme="https")
+    assert readiness.url == "https://127.0.0.1:8443/"
+    assert parse_ready_line(readiness.ready_line()) == readiness

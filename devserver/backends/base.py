@@ -14,6 +14,7 @@ from ..conf import ServerConfig
 from ..http.errors import HTTPError, ServiceUnavailable
 from ..http.parser import Request, TLSHandshakeReceived
 from ..http.response import error_response
+from ..sql.accounting import query_accounting
 from ..wsgi.environ import base_environ
 from ..wsgi.gateway import ClientDisconnected, ResponseSummary, Transport, WSGIApplication, WSGIGateway
 from ..wsgi.input import RequestBody
@@ -58,13 +59,24 @@ class BaseBackend:
 
     name: ClassVar[str] = "base"
     multithread: ClassVar[bool] = False
+    #: Whether it wraps connections in TLS with ``--cert-file``; the command refuses HTTPS otherwise.
+    serves_tls: ClassVar[bool] = False
 
     def __init__(self, listener: socket.socket, application: WSGIApplication, config: ServerConfig) -> None:
         self.listener = listener
         self.config = config
         host, port = listener.getsockname()[:2]
-        environ = base_environ(server_name=str(host), server_port=int(port), multithread=self.multithread)
+        environ = base_environ(
+            server_name=str(host),
+            server_port=int(port),
+            multithread=self.multithread,
+            url_scheme="https" if config.cert_file is not None else "http",
+        )
         self.gateway = WSGIGateway(application, environ)
+        #: Each request's SQL for its access line; None when nothing is counted.
+        self.queries = query_accounting(
+            summary=config.sql_summary, n_plus_one=config.sql_n_plus_one, print_sql=config.print_sql
+        )
         #: Readable once shutdown has begun; never drained, so every poll sees it.
         self.stop_reader, self._stop_writer = socket.socketpair()
         self.stop_reader.setblocking(False)
@@ -118,15 +130,24 @@ class BaseBackend:
     ) -> ResponseSummary:
         """Run the application for one request and log it."""
         started = time.perf_counter()
-        summary = self.gateway.run(
-            request,
-            body,
-            transport,
-            client,
-            keep_alive=request.keep_alive and not self.stopping,
-            content_length=content_length,
-        )
-        log_request(request.request_line, summary.status, summary.body_bytes, time.perf_counter() - started, sock)
+        queries = self.queries.begin() if self.queries is not None else None
+        try:
+            summary = self.gateway.run(
+                request,
+                body,
+                transport,
+                client,
+                keep_alive=request.keep_alive and not self.stopping,
+                content_length=content_length,
+            )
+        finally:
+            if queries is not None:
+                queries.end()
+        seconds = time.perf_counter() - started
+        sql = queries.suffix() if queries is not None else ""
+        log_request(request.request_line, summary.status, summary.body_bytes, seconds, sock, queries=sql)
+        if queries is not None:
+            queries.warn_repeats(request.request_line)
         return summary
 
     @staticmethod

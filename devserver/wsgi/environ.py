@@ -19,22 +19,29 @@ _SPECIAL_HEADERS: Final = {b"content-type": "CONTENT_TYPE", b"content-length": "
 MEMORY_SIZE: Final = 1024
 
 
-def base_environ(*, server_name: str, server_port: int, multithread: bool) -> Environ:
-    """The keys that never change between requests on one server."""
-    return {
+def base_environ(*, server_name: str, server_port: int, multithread: bool, url_scheme: str = "http") -> Environ:
+    """The keys that never change between requests on one server.
+
+    Over TLS, ``wsgi.url_scheme`` is ``https`` (Django's ``request.is_secure()`` reads it) and
+    ``HTTPS`` is ``on``, as CGI servers say it.
+    """
+    environ: Environ = {
         "GATEWAY_INTERFACE": "CGI/1.1",
         "SERVER_SOFTWARE": SERVER_HEADER,
         "SERVER_NAME": server_name,
         "SERVER_PORT": str(server_port),
         "SCRIPT_NAME": "",
         "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
+        "wsgi.url_scheme": url_scheme,
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": multithread,
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
         "wsgi.file_wrapper": FileWrapper,
     }
+    if url_scheme == "https":
+        environ["HTTPS"] = "on"
+    return environ
 
 
 class EnvironBuilder:

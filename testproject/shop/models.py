@@ -14,3 +14,26 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Customer(models.Model):
+    """Who placed an order: the related object an N+1 loop fetches one by one."""
+
+    name = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Order(models.Model):
+    """Seeded by a migration (20 orders, each for its own customer), for the SQL accounting views."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
+    number = models.CharField(max_length=20)
+    total = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        ordering = ("number",)
+
+    def __str__(self) -> str:
+        return self.number

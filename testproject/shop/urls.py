@@ -18,4 +18,7 @@ urlpatterns = [
     path("events/", views.events, name="events"),
     path("echo/", views.echo, name="echo"),
     path("debugger/", views.debugger, name="debugger"),
+    path("orders/", views.orders, name="orders"),
+    path("queries/", views.queries, name="queries"),
+    path("queries/stream/", views.queries_stream, name="queries-stream"),
 ]

@@ -7,6 +7,7 @@ an echo view that reports what the server put in the WSGI environ.
 import hashlib
 import math
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
 from .forms import NoteForm
+from .models import Customer, Order
 
 SAMPLE_FILE = Path(__file__).resolve().parent / "files" / "sample.txt"
 
@@ -159,3 +161,48 @@ def debugger(request: HttpRequest) -> HttpResponse:
     answer = "unchanged"
     breakpoint()
     return HttpResponse(f"after breakpoint: {answer}", content_type="text/plain")
+
+
+def orders(request: HttpRequest) -> HttpResponse:
+    """The seeded orders with their customers: one query, or 1 + 20 with ``?naive=1`` (an N+1 loop)."""
+    queryset = Order.objects.all() if request.GET.get("naive") == "1" else Order.objects.select_related("customer")
+    lines = [f"{order.number} {order.customer.name} {order.total}" for order in queryset]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
+
+
+#: Barriers by name, so concurrent requests to ``queries`` can wait for each other.
+_MEETINGS: dict[str, threading.Barrier] = {}
+_MEETINGS_LOCK = threading.Lock()
+
+
+def _meet(name: str) -> None:
+    """Wait (10 s at most) until a second request with the same ``?meet=`` name arrives here."""
+    with _MEETINGS_LOCK:
+        barrier = _MEETINGS.setdefault(name, threading.Barrier(2, timeout=10))
+    barrier.wait()
+
+
+def queries(request: HttpRequest) -> HttpResponse:
+    """Run exactly ``?count=N`` queries (the same statement and parameters, so no N+1 warning).
+
+    With ``?meet=NAME`` it runs half of them, waits for another request with that name, then
+    runs the rest: two such requests are certainly in flight at once, their queries interleaved.
+    """
+    count = _int_param(request, "count", 1)
+    meet = request.GET.get("meet")
+    for n in range(count):
+        if meet and n == count // 2:
+            _meet(meet)
+        Customer.objects.filter(pk=1).exists()
+    return HttpResponse(f"ran {count} queries\n", content_type="text/plain")
+
+
+def queries_stream(request: HttpRequest) -> StreamingHttpResponse:
+    """Stream ``?count=N`` lines, running one query for each while the response is iterated."""
+    count = _int_param(request, "count", 3)
+
+    def generate() -> Iterator[bytes]:
+        for n in range(count):
+            yield f"line {n}: customer 1 exists: {Customer.objects.filter(pk=1).exists()}\n".encode()
+
+    return StreamingHttpResponse(generate(), content_type="text/plain")

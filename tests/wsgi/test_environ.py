@@ -146,3 +146,13 @@ def test_a_builder_gives_the_same_environ_on_every_request_and_its_memory_is_bou
         environ = builder.build(parse_request(head), CLIENT, RequestBody(), None)
         assert all(environ["HTTP_" + name.decode().upper().replace("-", "_")] == "v" for name in names)
     assert len(builder._keys) == MEMORY_SIZE
+
+
+@pytest.mark.parametrize(("scheme", "secure"), [("http", False), ("https", True)])
+def test_the_url_scheme_makes_django_s_request_secure(scheme: str, secure: bool) -> None:
+    from django.core.handlers.wsgi import WSGIRequest
+
+    environ = environ_for(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", url_scheme=scheme)
+    assert environ["wsgi.url_scheme"] == scheme
+    assert ("HTTPS" in environ) is secure
+    assert WSGIRequest(environ).is_secure() is secure

@@ -17,7 +17,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 from django.core.management.commands.runserver import Command as RunserverCommand
 from django.db import connections
 from django.utils import autoreload
@@ -25,7 +25,7 @@ from django.utils import autoreload
 from ...application import load_application, with_static_files
 from ...backends import DEFAULT_BACKEND, resolve_backend
 from ...backends.base import Backend
-from ...banner import banner_lines, display_host, production_warning
+from ...banner import banner_lines, display_host, production_warning, version_text
 from ...conf import ServerConfig, load_config
 from ...errors import EXIT_OK, RESTART_EXIT_CODE, ConfigurationError, DevserverError
 from ...listener import bind_listener, bound_port, inherited_listener
@@ -33,8 +33,10 @@ from ...options import (
     add_devserver_arguments,
     add_reload_arguments,
     add_runserver_arguments,
+    add_runserver_plus_arguments,
     add_smoke_arguments,
     parse_addrport,
+    plus_options,
     reload_options,
 )
 from ...readiness import Readiness, ReadyFile, is_reloader_child, signal_pid
@@ -50,12 +52,23 @@ class Command(RunserverCommand):
     help = "Starts devserver, a faster and sturdier drop-in for runserver, and serves static files."
     #: In a reloader child (``RUN_MAIN=true``): the link to the supervisor and the watcher.
     reloader_child: ReloaderChild | None = None
+    #: ``--debugger``: whether to wrap the handler, and the PIN the banner shows once it is.
+    use_debugger = False
+    debugger_pin: str | None = None
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        version = parser._option_string_actions.get("--version")
+        if version is not None:  # BaseCommand's prints Django's version alone
+            version.version = version_text(self.get_version())  # type: ignore[attr-defined]
+        return parser
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         add_runserver_arguments(parser)
         add_devserver_arguments(parser)
         add_reload_arguments(parser)
         add_smoke_arguments(parser)
+        add_runserver_plus_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not settings.ALLOWED_HOSTS:
@@ -92,10 +105,15 @@ class Command(RunserverCommand):
                 returncode=2,
             )
         self.server_config: ServerConfig = config.with_options(
-            backend=backend, shutdown_timeout=options.get("shutdown_timeout"), **reload_options(options)
+            backend=backend,
+            shutdown_timeout=options.get("shutdown_timeout"),
+            **reload_options(options),
+            **plus_options(options, debug=settings.DEBUG),
         )
         self.backend_class: type[Backend] = resolve_backend(self.server_config.backend or DEFAULT_BACKEND)
         self.prepare_smoke(**options)
+        self.prepare_https()
+        self.prepare_debugger(**options)
 
     def prepare_smoke(self, **options: Any) -> None:
         """Validate ``--ready-file`` and ``--check-strict``; clear a ready file left by an earlier run."""
@@ -107,6 +125,35 @@ class Command(RunserverCommand):
             self.ready_file.validate()
             if not is_reloader_child():  # the supervisor's ready file stays while its child restarts
                 self.ready_file.remove()
+
+    def prepare_https(self) -> None:
+        """``--cert-file``: create a missing certificate, and load the pair once so a bad one fails now."""
+        from ...tls.files import TLSFiles, prepare_certificate
+
+        files = TLSFiles.from_settings(self.server_config.cert_file, self.server_config.key_file)
+        if files is None:
+            return
+        from ...tls.context import server_context  # ssl: only for HTTPS
+
+        created = prepare_certificate(files)
+        if created:
+            self.stdout.write(created)
+        server_context(files)
+        if not getattr(self.backend_class, "serves_tls", False):
+            raise ConfigurationError(f"The {self.backend_class.name} backend cannot serve HTTPS yet.")
+        self.protocol = "https"
+
+    def prepare_debugger(self, **options: Any) -> None:
+        """``--debugger``: Werkzeug must be installed, and the address loopback unless allowed."""
+        if not options.get("debugger"):
+            if options.get("debugger_allow_remote"):
+                raise ConfigurationError("--debugger-allow-remote only makes sense with --debugger.")
+            return
+        from ...debugger import check_address, require_werkzeug
+
+        require_werkzeug()
+        check_address(self.addr, allow_remote=options.get("debugger_allow_remote", False))
+        self.use_debugger = True
 
     def run(self, **options: Any) -> None:
         """Serve; with the reloader, this process supervises and the server runs in a child."""
@@ -135,12 +182,18 @@ class Command(RunserverCommand):
             return Supervisor(listener, self.server_config, write=self.stderr.write).run()
 
     def get_handler(self, *args: Any, **options: Any) -> WSGIApplication:  # type: ignore[override]  # any WSGI app
-        """The WSGI application, wrapped for static files when runserver would serve them."""
-        return with_static_files(
+        """The WSGI application, wrapped for static files when runserver would serve them (and
+        in Werkzeug's debugger with ``--debugger``)."""
+        handler = with_static_files(
             load_application(),
             use_static_handler=options.get("use_static_handler", True),
             insecure_serving=options.get("insecure_serving", False),
         )
+        if self.use_debugger:
+            from ...debugger import debugged
+
+            handler, self.debugger_pin = debugged(handler, allowed_hosts=settings.ALLOWED_HOSTS)
+        return handler
 
     def inner_run(self, *args: Any, **options: Any) -> None:
         autoreload.raise_last_exception()
@@ -186,6 +239,10 @@ class Command(RunserverCommand):
             backend=self.backend_class.name,
         )
         self.stdout.write("\n".join(lines))
+        if self.use_debugger:
+            from ...debugger import banner_line
+
+            self.stdout.write(banner_line(self.debugger_pin))
         warning = production_warning()
         if warning:
             self.stdout.write(self.style.WARNING(warning))
@@ -193,7 +250,9 @@ class Command(RunserverCommand):
 
     def announce_ready(self, server_port: int) -> Readiness:
         """Write the ready file, then print the ready line; called once signals stop the server cleanly."""
-        readiness = Readiness.for_address(self.addr, server_port, backend=self.backend_class.name, pid=signal_pid())
+        readiness = Readiness.for_address(
+            self.addr, server_port, backend=self.backend_class.name, pid=signal_pid(), scheme=self.protocol
+        )
         if self.ready_file is not None:
             self.ready_file.write(readiness)
         self.stdout.write(readiness.ready_line())
