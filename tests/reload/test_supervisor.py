@@ -220,3 +220,23 @@ def test_the_child_environment_carries_the_socket_pid_and_reason(monkeypatch: py
     assert first[SUPERVISOR_PID_ENV] == str(os.getpid())
     assert RELOAD_REASON_ENV not in first
     assert (later[RELOAD_REASON_ENV], later[RELOAD_STARTED_ENV]) == ("a.py changed", "12.5")
+
+
+def test_a_second_stop_request_forces_the_exit_with_status_1(start: Start) -> None:
+    running = start("drain")
+    pid = running.ask()["pid"]
+    running.supervisor.request_stop()
+    running.supervisor.request_stop()  # the child drains forever after the first; this one cuts it
+    running.thread.join(DEADLINE)
+    assert running.status == [1]
+    assert gone(pid)
+
+
+def test_a_childs_reported_configuration_replaces_the_supervisors(start: Start) -> None:
+    running = start("config")
+    running.ask()
+    deadline = time.monotonic() + DEADLINE
+    while running.supervisor.config.shutdown_timeout != 0.5:
+        assert time.monotonic() < deadline, running.supervisor.config
+        time.sleep(0.01)
+    assert running.stop() == 0

@@ -165,6 +165,7 @@ class Command(RunserverCommand):
             from ...reload.handoff import leave_ctrl_c_to_the_supervisor
 
             self.reloader_child = ReloaderChild.from_environ()
+            self.reloader_child.report_config(self.server_config)
             self.reloader_child.watch_supervisor()
             leave_ctrl_c_to_the_supervisor()
         self.inner_run(None, **options)
@@ -179,7 +180,8 @@ class Command(RunserverCommand):
             self.stderr.write(f"Error: {error}")
             return error.exit_status
         with listener:
-            return Supervisor(listener, self.server_config, write=self.stderr.write).run()
+            url = f"{self.protocol}://{display_host(self.addr, raw_ipv6=self._raw_ipv6)}:{bound_port(listener)}/"
+            return Supervisor(listener, self.server_config, write=self.stderr.write, url=url).run()
 
     def get_handler(self, *args: Any, **options: Any) -> WSGIApplication:  # type: ignore[override]  # any WSGI app
         """The WSGI application, wrapped for static files when runserver would serve them (and
