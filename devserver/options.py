@@ -85,7 +85,8 @@ def add_reload_arguments(parser: argparse.ArgumentParser) -> None:
         "--reload-include",
         action="append",
         metavar="GLOB",
-        help="Also restart when a file matching GLOB changes, besides *.py (repeatable).",
+        help="Also restart when a file matching GLOB changes, besides *.py (repeatable). This wins over Django's "
+        "template reload: --reload-include '*.html' restarts the server on template edits too.",
     )
     parser.add_argument(
         "--reload-exclude",
@@ -114,6 +115,18 @@ def reload_options(options: dict[str, object]) -> dict[str, object]:
     given = {name: options.get(name) for name in names}
     present = {name: value for name, value in given.items() if value is not None}
     return {name: tuple(value) if isinstance(value, list) else value for name, value in present.items()}
+
+
+def backend_option(options: dict[str, object]) -> str | None:
+    """The backend the command line asks for (``--nothreading`` means ``single``), or None."""
+    backend = options.get("backend")
+    if options.get("use_threading", True):
+        return backend if isinstance(backend, str) else None
+    if backend is not None and backend != "single":
+        raise ConfigurationError(
+            f"--nothreading selects the single backend; it cannot be combined with --backend {backend}."
+        )
+    return "single"
 
 
 def _directory(value: str) -> str:

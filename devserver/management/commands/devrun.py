@@ -35,6 +35,7 @@ from ...options import (
     add_runserver_arguments,
     add_runserver_plus_arguments,
     add_smoke_arguments,
+    backend_option,
     parse_addrport,
     plus_options,
     reload_options,
@@ -96,16 +97,8 @@ class Command(RunserverCommand):
         self.addr, self.port = address.addr, address.port
         self.use_ipv6, self._raw_ipv6 = address.use_ipv6, address.raw_ipv6
         config = load_config(getattr(settings, "DEVSERVER", None))
-        backend = options.get("backend")
-        if backend is None and not options["use_threading"]:
-            backend = "single"
-        elif backend is not None and not options["use_threading"] and backend != "single":
-            raise CommandError(
-                f"--nothreading selects the single backend; it cannot be combined with --backend {backend}.",
-                returncode=2,
-            )
         self.server_config: ServerConfig = config.with_options(
-            backend=backend,
+            backend=backend_option(options),
             shutdown_timeout=options.get("shutdown_timeout"),
             **reload_options(options),
             **plus_options(options, debug=settings.DEBUG),
