@@ -26,6 +26,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Final
 
+#: Any value: the command runs in this process, without handing over (set by the launcher when
+#: there is nothing to supervise, or by a user whose debugger cannot follow ``exec``).
+NO_HANDOVER_ENV: Final = "DEVSERVER_NO_HANDOVER"
 #: Options after which the command runs in this process: nothing to supervise, or nothing to serve.
 STAY_OPTIONS: Final = frozenset({"--noreload", "--check", "--help", "-h", "--version"})
 #: What every child runs: a command that fails loudly (traceback, exit 1) on broken code.
@@ -34,8 +37,6 @@ CHILD_SUBCOMMAND: Final = "devrun"
 
 def wants_hand_over(subcommand: str, argv: Sequence[str], environ: Mapping[str, str]) -> bool:
     """Whether this process is about to become ``subcommand``'s reloader parent."""
-    from .launcher import NO_HANDOVER_ENV
-
     if len(argv) < 2 or argv[1] != subcommand:
         return False
     if environ.get("RUN_MAIN") == "true" or environ.get(NO_HANDOVER_ENV):

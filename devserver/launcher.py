@@ -28,6 +28,7 @@ from .backends import backend_path
 from .banner import display_host
 from .conf import ServerConfig
 from .errors import ConfigurationError, DevserverError
+from .handover import NO_HANDOVER_ENV
 from .listener import bind_listener, bound_port
 from .options import (
     add_devserver_arguments,
@@ -42,9 +43,6 @@ from .readiness import ReadyFile
 
 #: Set by a hand-over: what to supervise (a JSON :class:`Launch`); read once and removed.
 LAUNCH_ENV: Final = "DEVSERVER_LAUNCH"
-#: Any value: the process runs the command itself, without handing over (set by this module when
-#: there is nothing to supervise, or by a user whose debugger cannot follow ``exec``).
-NO_HANDOVER_ENV: Final = "DEVSERVER_NO_HANDOVER"
 #: The file a standalone launch runs, unless ``--manage`` names another.
 MANAGE_PY: Final = "manage.py"
 #: runserver's defaults (devrun's too: ``Command.default_addr`` ...), without importing it.
