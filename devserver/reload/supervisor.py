@@ -8,7 +8,9 @@ its port, and it decides what happens from what its children say and do:
   while the old one drains its requests and exits with code 3;
 - the child exits with any other code (a ``SyntaxError`` in ``models.py`` fails
   ``django.setup()``): print that, answer requests with the traceback, watch the project,
-  and start a new child on the next change instead of spinning;
+  and start a new child on the next change instead of spinning; except the very first
+  child's status 2 (a bad option or ``DEVSERVER`` setting, which it has printed): that is a
+  configuration mistake, and the supervisor exits with it, as devrun does without a reloader;
 - SIGINT or SIGTERM: relay SIGTERM to every child (they drain), and exit 0 once all are
   gone. A second signal is relayed too, which makes them stop at once, and the exit status
   is 1 (a forced exit), as without the reloader.
@@ -36,7 +38,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Final
 
 from ..conf import ServerConfig
-from ..errors import EXIT_FORCED, EXIT_OK, RESTART_EXIT_CODE
+from ..errors import EXIT_FORCED, EXIT_OK, EXIT_USAGE, RESTART_EXIT_CODE
 from ..listener import LISTEN_FD_ENV
 from ..readiness import SUPERVISOR_PID_ENV
 from .events import EventQueue
@@ -109,6 +111,9 @@ class Supervisor:
         self.crash: CrashWatch | None = None
         self.stopping = False
         self.stop_requested = False
+        #: The exit status once stopped (unless forced).
+        self.status = EXIT_OK
+        self._first: ChildProcess | None = None
         #: A second stop request came: children are told to stop at once, and the status is 1.
         self.forced = False
         self._kill_at: float | None = None
@@ -132,7 +137,7 @@ class Supervisor:
             self._start(note=None)
             while not (self.stopping and not self.children):
                 self._handle(self._next_event())
-            return EXIT_FORCED if self.forced else EXIT_OK
+            return EXIT_FORCED if self.forced else self.status
         finally:
             self._end_crash_watch()
             for child in list(self.children):  # only after an unexpected error: leave no orphan
@@ -212,6 +217,7 @@ class Supervisor:
             child = ChildProcess(self.command, env, self.listener, self._events)
         self.children.add(child)
         self.active = child
+        self._first = self._first or child
         self._retrying = note if child is spare else None
 
     def _ready(self, child: ChildProcess) -> None:
@@ -248,6 +254,9 @@ class Supervisor:
             return
         if returncode == RESTART_EXIT_CODE:  # asked for a restart without saying so first
             self._start(note=None)
+        elif returncode == EXIT_USAGE and child is self._first:
+            self.status = EXIT_USAGE  # a bad option or setting at launch: it said which; stop as devrun would
+            self._stop()
         elif returncode == EXIT_OK:  # stopped by someone else: so do we
             self._stop()
         elif child.spawned_as_spare and not child.ready:

@@ -176,6 +176,16 @@ def test_bad_options_are_one_line_and_exit_2(
     assert_one_line_error(run(PYTHON_M_DEVSERVER, *args, cwd=root, env=project_env), 2, *texts)
 
 
+@pytest.mark.parametrize("command", [PYTHON_M_DEVSERVER, [*MANAGE_PY, "devrun"]], ids=["python -m", "manage.py"])
+def test_a_bad_devserver_setting_at_launch_is_one_line_and_exit_2(
+    project_env: dict[str, str], tmp_path: Path, command: list[str]
+) -> None:
+    """The child reads the setting; the supervisor exits with its status, as devrun does in-process."""
+    root = copy_project(tmp_path / "project")
+    env = {**project_env, "TESTPROJECT_DEVSERVER": json.dumps({"NOPE": 1})}
+    assert_one_line_error(run(command, "127.0.0.1:0", cwd=root, env=env), 2, "Unknown setting DEVSERVER['NOPE']")
+
+
 def test_an_unknown_option_is_a_usage_error(project_env: dict[str, str], tmp_path: Path) -> None:
     root = copy_project(tmp_path / "project")
     result = run(PYTHON_M_DEVSERVER, "127.0.0.1:0", "--nope", cwd=root, env=project_env)

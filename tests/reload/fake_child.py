@@ -3,7 +3,8 @@
 It speaks the control protocol, answers each connection on the inherited socket with one
 JSON line about itself (then exits 3 after a ``restart`` request, 0 after ``exit0``), and
 starts as the plan file (``FAKE_CHILD_PLAN``) says for the Nth process: ``serve``,
-``crash``, ``crash-in-spare`` (only when it runs in a warm spare), ``killed``, ``drain``
+``crash``, ``crash-in-spare`` (only when it runs in a warm spare), ``killed``, ``usage``
+(a bad setting: one line, exit 2), ``drain``
 (serves, and exits 1 only at the second SIGTERM, as a draining devrun forced to stop does)
 or ``config`` (serves, after reporting a 0.5 s shutdown timeout).
 """
@@ -71,6 +72,9 @@ def main() -> None:
     number, behaviour = next_behaviour()
     if behaviour == "crash" or (behaviour == "crash-in-spare" and spare):
         crash(number)
+    elif behaviour == "usage":
+        sys.stderr.write("CommandError: a bad setting\n")
+        sys.exit(2)
     elif behaviour == "killed":
         os.kill(os.getpid(), signal.SIGKILL)
     serve(number, spare, behaviour)
