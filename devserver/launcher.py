@@ -25,20 +25,12 @@ from pathlib import Path
 from typing import Any, Final, NoReturn
 
 from .backends import backend_path
-from .banner import display_host
+from .banner import display_host, version_text
 from .conf import ServerConfig
 from .errors import ConfigurationError, DevserverError
 from .handover import NO_HANDOVER_ENV
 from .listener import bind_listener, bound_port
-from .options import (
-    add_devserver_arguments,
-    add_reload_arguments,
-    add_runserver_arguments,
-    add_smoke_arguments,
-    backend_option,
-    parse_addrport,
-    reload_options,
-)
+from .options import add_devrun_arguments, backend_option, parse_addrport, reload_options
 from .readiness import ReadyFile
 
 #: Set by a hand-over: what to supervise (a JSON :class:`Launch`); read once and removed.
@@ -125,17 +117,14 @@ def devrun_parser(launch: Launch) -> argparse.ArgumentParser:
             "at launch gets the error page and is served once fixed, instead of stopping the server."
         )
         parser.add_argument("--manage", metavar="PATH", help=f"The manage.py to run (default: ./{MANAGE_PY}).")
-    parser.add_argument("--version", action="version", version=django.get_version())
+    parser.add_argument("--version", action="version", version=version_text(django.get_version()))
     parser.add_argument("-v", "--verbosity", type=int, choices=[0, 1, 2, 3], default=1, help="Verbosity level.")
     parser.add_argument("--settings", help="The settings module, e.g. myproject.settings.")
     parser.add_argument("--pythonpath", help="A directory to add to the Python path.")
     parser.add_argument("--traceback", action="store_true", help="Raise on CommandError exceptions.")
     parser.add_argument("--no-color", action="store_true", help="Don't colorize the command output.")
     parser.add_argument("--force-color", action="store_true", help="Force colorization of the command output.")
-    add_runserver_arguments(parser)
-    add_devserver_arguments(parser)
-    add_reload_arguments(parser)
-    add_smoke_arguments(parser)
+    add_devrun_arguments(parser)
     return parser
 
 

@@ -26,6 +26,15 @@ ADDRPORT: Final = re.compile(
 )
 
 
+def add_devrun_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every option of devrun's own (the command and ``python -m devserver`` both take them)."""
+    add_runserver_arguments(parser)
+    add_devserver_arguments(parser)
+    add_reload_arguments(parser)
+    add_smoke_arguments(parser)
+    add_runserver_plus_arguments(parser)
+
+
 def add_runserver_arguments(parser: argparse.ArgumentParser) -> None:
     """runserver's options (and staticfiles' ``--nostatic``/``--insecure``), same ``dest`` names."""
     parser.add_argument("addrport", nargs="?", help="Optional port number, or ipaddr:port")

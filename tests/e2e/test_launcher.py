@@ -210,3 +210,11 @@ def test_help_works_anywhere_and_lists_devruns_options(project_env: dict[str, st
     for option in ("--manage PATH", "--reload-include GLOB", "--ready-file PATH", "--noreload", "--settings"):
         assert option in result.stdout
     assert re.search(r"--reload-include GLOB\s+Also restart", result.stdout)
+
+
+def test_version_is_devruns(project_env: dict[str, str], tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "project")
+    devrun = run([*MANAGE_PY, "devrun"], "--version", cwd=root, env=project_env)
+    launcher = run(PYTHON_M_DEVSERVER, "--version", cwd=root, env=project_env)
+    assert (launcher.returncode, launcher.stdout) == (0, devrun.stdout)
+    assert launcher.stdout.startswith("devserver ")

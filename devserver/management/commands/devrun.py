@@ -30,11 +30,7 @@ from ...conf import ServerConfig, load_config
 from ...errors import EXIT_OK, RESTART_EXIT_CODE, ConfigurationError, DevserverError
 from ...listener import bind_listener, bound_port, inherited_listener
 from ...options import (
-    add_devserver_arguments,
-    add_reload_arguments,
-    add_runserver_arguments,
-    add_runserver_plus_arguments,
-    add_smoke_arguments,
+    add_devrun_arguments,
     backend_option,
     parse_addrport,
     plus_options,
@@ -65,11 +61,7 @@ class Command(RunserverCommand):
         return parser
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        add_runserver_arguments(parser)
-        add_devserver_arguments(parser)
-        add_reload_arguments(parser)
-        add_smoke_arguments(parser)
-        add_runserver_plus_arguments(parser)
+        add_devrun_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not settings.ALLOWED_HOSTS:
