@@ -179,7 +179,8 @@ def supervise(launch: Launch, options: dict[str, Any]) -> int:
     listener = bind_listener(address.addr, int(address.port), ipv6=address.use_ipv6)
     try:
         with listener:
-            url = f"http://{display_host(address.addr, raw_ipv6=address.raw_ipv6)}:{bound_port(listener)}/"
+            scheme = "https" if options.get("cert_file") else "http"
+            url = f"{scheme}://{display_host(address.addr, raw_ipv6=address.raw_ipv6)}:{bound_port(listener)}/"
             supervisor = Supervisor(
                 listener,
                 config,
