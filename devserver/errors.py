@@ -6,6 +6,8 @@ EXIT_BIND_FAILED = 1
 #: ``devrun --check``: a path failed (or the check was interrupted).
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
+#: A second Ctrl-C or SIGTERM: stopped at once, in-flight requests cut.
+EXIT_FORCED = 1
 RESTART_EXIT_CODE = 3
 
 

@@ -26,6 +26,15 @@ ADDRPORT: Final = re.compile(
 )
 
 
+def add_devrun_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every option of devrun's own (the command and ``python -m devserver`` both take them)."""
+    add_runserver_arguments(parser)
+    add_devserver_arguments(parser)
+    add_reload_arguments(parser)
+    add_smoke_arguments(parser)
+    add_runserver_plus_arguments(parser)
+
+
 def add_runserver_arguments(parser: argparse.ArgumentParser) -> None:
     """runserver's options (and staticfiles' ``--nostatic``/``--insecure``), same ``dest`` names."""
     parser.add_argument("addrport", nargs="?", help="Optional port number, or ipaddr:port")
@@ -85,7 +94,8 @@ def add_reload_arguments(parser: argparse.ArgumentParser) -> None:
         "--reload-include",
         action="append",
         metavar="GLOB",
-        help="Also restart when a file matching GLOB changes, besides *.py (repeatable).",
+        help="Also restart when a file matching GLOB changes, besides *.py (repeatable). This wins over Django's "
+        "template reload: --reload-include '*.html' restarts the server on template edits too.",
     )
     parser.add_argument(
         "--reload-exclude",
@@ -114,6 +124,18 @@ def reload_options(options: dict[str, object]) -> dict[str, object]:
     given = {name: options.get(name) for name in names}
     present = {name: value for name, value in given.items() if value is not None}
     return {name: tuple(value) if isinstance(value, list) else value for name, value in present.items()}
+
+
+def backend_option(options: dict[str, object]) -> str | None:
+    """The backend the command line asks for (``--nothreading`` means ``single``), or None."""
+    backend = options.get("backend")
+    if options.get("use_threading", True):
+        return backend if isinstance(backend, str) else None
+    if backend is not None and backend != "single":
+        raise ConfigurationError(
+            f"--nothreading selects the single backend; it cannot be combined with --backend {backend}."
+        )
+    return "single"
 
 
 def _directory(value: str) -> str:

@@ -38,9 +38,11 @@ class DevrunProcess:
         *,
         manage: Path = MANAGE,
         new_session: bool = False,
+        command: Sequence[str] | None = None,
     ) -> None:
-        """``new_session``: a process group of its own, so a test can signal it as a terminal does."""
-        self.args = [sys.executable, "-u", str(manage), "devrun", *args]
+        """``new_session``: a process group of its own, so a test can signal it as a terminal does.
+        ``command``: what runs instead of ``manage.py devrun`` (``args`` follow it)."""
+        self.args = [*(command or [sys.executable, "-u", str(manage), "devrun"]), *args]
         self.process = subprocess.Popen(
             self.args,
             cwd=cwd,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Final, cast
+from typing import TYPE_CHECKING, Final, cast
 
 from django.utils.module_loading import import_string
 
 from ..errors import ConfigurationError
-from .base import Backend
+
+if TYPE_CHECKING:  # the registry is read before any backend is needed (python -m devserver)
+    from .base import Backend
 
 BACKENDS: Final[dict[str, str]] = {
     "threaded": "devserver.backends.threaded.ThreadedBackend",
@@ -16,8 +18,9 @@ BACKENDS: Final[dict[str, str]] = {
 DEFAULT_BACKEND: Final = "threaded"
 
 
-def resolve_backend(name: str) -> type[Backend]:
-    """The backend class for a registered name or a dotted path; ConfigurationError otherwise."""
+def backend_path(name: str) -> str:
+    """The dotted path for a registered name or a dotted path, without importing it;
+    ConfigurationError for anything else."""
     path = BACKENDS.get(name)
     if path is None:
         if "." not in name:
@@ -26,6 +29,12 @@ def resolve_backend(name: str) -> type[Backend]:
                 f"Unknown backend {name!r}; choose one of: {choices} (or a dotted path to a Backend class)"
             )
         path = name
+    return path
+
+
+def resolve_backend(name: str) -> type[Backend]:
+    """The backend class for a registered name or a dotted path; ConfigurationError otherwise."""
+    path = backend_path(name)
     try:
         backend = import_string(path)
     except ImportError as error:

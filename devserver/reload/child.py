@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -19,7 +20,17 @@ from typing import Protocol
 
 from ..conf import ServerConfig
 from ..signals import signals_blocked
-from .handoff import CONTROL_FD_ENV, READY, SPAWNED_AT_ENV, ReloadNote, describe_change, encode_message, restart_message
+from .handoff import (
+    CONTROL_FD_ENV,
+    PATCHES_THE_STDLIB,
+    READY,
+    SPAWNED_AT_ENV,
+    ReloadNote,
+    config_message,
+    describe_change,
+    encode_message,
+    restart_message,
+)
 from .observer import ObserverFactory
 from .paths import PathRules
 from .watcher import Restart, WatchdogReloader
@@ -87,6 +98,12 @@ class ReloaderChild:
         if self.note is None:
             return None
         return self.note.summary(time.time() if now is None else now)
+
+    def report_config(self, config: ServerConfig) -> None:
+        """Tell the supervisor what it cannot know without importing the project (it may
+        never do so): what to watch after a crash, how long a stop may take, and whether the
+        project patches the standard library (no warm spares then)."""
+        self._send(config_message(config, spares=PATCHES_THE_STDLIB.isdisjoint(sys.modules)))
 
     def serving(self, backend: Stoppable, config: ServerConfig, *, warn: Callable[[str], None]) -> WatchdogReloader:
         """Watch files (started here, so nothing is missed once the server says it is ready)

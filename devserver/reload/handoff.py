@@ -2,9 +2,11 @@
 
 Down (parent → child), in the environment: ``RUN_MAIN``, the listening socket's descriptor,
 when the child was spawned, and why (the change that caused this restart, and when it was
-seen). Up (child → parent), on a socket pair: one line saying which change made it exit
-with the restart code, and one when it serves. A warm spare (see :mod:`.spare`) reads its
-orders on the same socket. And it tells the child its parent is gone: it reads EOF.
+seen). Up (child → parent), on a socket pair: its effective configuration once it has read
+the settings (a supervisor that never imports the project learns ``DEVSERVER`` this way),
+one line saying which change made it exit with the restart code, and one when it serves. A
+warm spare (see :mod:`.spare`) reads its orders on the same socket. And it tells the child
+its parent is gone: it reads EOF.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
+
+from ..conf import ServerConfig
 
 #: The child's end of the control socket pair.
 CONTROL_FD_ENV: Final = "DEVSERVER_CONTROL_FD"
@@ -54,6 +58,10 @@ class ReloadNote:
 #: What a child says on the control socket, one JSON object per line.
 READY: Final = "ready"
 RESTART: Final = "restart"
+CONFIG: Final = "config"
+#: Modules that must patch the standard library before anything imports it; a warm spare
+#: imports Django first and would break them, so a process that has them turns spares off.
+PATCHES_THE_STDLIB: Final = frozenset({"gevent", "eventlet"})
 
 
 def encode_message(event: str, **fields: Any) -> bytes:
@@ -78,6 +86,32 @@ def note_from_message(message: dict[str, Any]) -> ReloadNote | None:
         return ReloadNote(str(message["reason"]), float(message["started"]))
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def config_message(config: ServerConfig, *, spares: bool) -> bytes:
+    """The child's configuration, and whether warm spares can start it (see :data:`PATCHES_THE_STDLIB`)."""
+    return encode_message(CONFIG, config=config._asdict(), spares=spares)
+
+
+def spares_from_message(message: dict[str, Any]) -> bool:
+    return message.get("spares") is not False
+
+
+def config_from_message(message: dict[str, Any]) -> ServerConfig | None:
+    """The configuration a child reported, or None if the message is not one."""
+    fields = message.get("config")
+    if not isinstance(fields, dict) or not set(fields) <= set(ServerConfig._fields):
+        return None
+    defaults = ServerConfig()
+    values: dict[str, Any] = {
+        name: tuple(value) if isinstance(value, list) else value for name, value in fields.items()
+    }
+    for name, value in values.items():
+        if type(value) is not type(getattr(defaults, name)):
+            return None
+        if isinstance(value, tuple) and not all(isinstance(item, str) for item in value):
+            return None
+    return ServerConfig(**values)
 
 
 def leave_ctrl_c_to_the_supervisor() -> None:

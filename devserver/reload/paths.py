@@ -156,7 +156,12 @@ class PathRules:
         """Code whose change means a restart unless a receiver handles it: Python files
         (imported or not, so a module that failed to import is covered) and
         ``RELOAD_INCLUDE`` patterns."""
-        return path.suffix in SOURCE_SUFFIXES or matches_any(path, self.include, relative_to=self.root_of(path))
+        return path.suffix in SOURCE_SUFFIXES or self.is_included(path)
+
+    def is_included(self, path: Path) -> bool:
+        """Whether ``RELOAD_INCLUDE`` names ``path``: asked for explicitly, so it restarts even
+        when a receiver handled the change (a template that Django's loaders were reset for)."""
+        return matches_any(path, self.include, relative_to=self.root_of(path))
 
     def is_unwalked(self, directory: Path) -> bool:
         """A directory the watch plan never descends into (and so never watches)."""

@@ -24,15 +24,19 @@ from typing import Final, Protocol
 
 import devserver
 
+from ..conf import ServerConfig
 from ..signals import signals_blocked
 from .handoff import (
+    CONFIG,
     CONTROL_FD_ENV,
     READY,
     RESTART,
     SPAWNED_AT_ENV,
     ReloadNote,
+    config_from_message,
     decode_messages,
     note_from_message,
+    spares_from_message,
 )
 
 #: How much of a process's stderr is kept for the error page.
@@ -59,10 +63,23 @@ class ChildExited:
     returncode: int
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigReported:
+    """The child's effective configuration (its ``DEVSERVER`` setting with the options applied)."""
+
+    child: ChildProcess
+    config: ServerConfig
+    #: False when the child's project patches the standard library (gevent): no warm spares.
+    spares: bool = True
+
+
+ChildEvent = ChildReady | RestartRequested | ChildExited | ConfigReported
+
+
 class EventSink(Protocol):
     """Where the process's threads report (the supervisor's queue)."""
 
-    def put(self, event: ChildReady | RestartRequested | ChildExited, /) -> None: ...
+    def put(self, event: ChildEvent, /) -> None: ...
 
 
 def interpreter_prefix() -> list[str]:
@@ -196,6 +213,8 @@ class ChildProcess:
                         events.put(ChildReady(self))
                     elif message["event"] == RESTART:
                         events.put(RestartRequested(self, note_from_message(message)))
+                    elif message["event"] == CONFIG and (config := config_from_message(message)) is not None:
+                        events.put(ConfigReported(self, config, spares_from_message(message)))
 
     def _wait(self, events: EventSink) -> None:
         returncode = self.process.wait()

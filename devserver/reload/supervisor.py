@@ -8,9 +8,16 @@ its port, and it decides what happens from what its children say and do:
   while the old one drains its requests and exits with code 3;
 - the child exits with any other code (a ``SyntaxError`` in ``models.py`` fails
   ``django.setup()``): print that, answer requests with the traceback, watch the project,
-  and start a new child on the next change instead of spinning;
+  and start a new child on the next change instead of spinning; except the very first
+  child's status 2 (a bad option or ``DEVSERVER`` setting, which it has printed): that is a
+  configuration mistake, and the supervisor exits with it, as devrun does without a reloader;
 - SIGINT or SIGTERM: relay SIGTERM to every child (they drain), and exit 0 once all are
-  gone. A second signal is relayed too, which makes them stop at once.
+  gone. A second signal is relayed too, which makes them stop at once, and the exit status
+  is 1 (a forced exit), as without the reloader.
+
+It reads no settings itself: it starts with the configuration it is given, and each child
+reports its effective one (``DEVSERVER`` included) once it has loaded it, which is what a
+supervisor that never imports the project (:mod:`devserver.launcher`) relies on.
 
 Signals, messages, exits and file changes all arrive as events on one queue (which a
 signal wakes, whichever thread receives it), consumed by one loop. Once a child serves, a
@@ -28,33 +35,34 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Final
-
-from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, get_child_arguments
+from typing import TYPE_CHECKING, Final
 
 from ..conf import ServerConfig
-from ..errors import EXIT_OK, RESTART_EXIT_CODE
+from ..errors import EXIT_FORCED, EXIT_OK, EXIT_USAGE, RESTART_EXIT_CODE
 from ..listener import LISTEN_FD_ENV
 from ..readiness import SUPERVISOR_PID_ENV
-from .crash import CrashWatch
 from .events import EventQueue
-from .handoff import RELOAD_REASON_ENV, RELOAD_STARTED_ENV, ReloadNote
+from .handoff import PATCHES_THE_STDLIB, RELOAD_REASON_ENV, RELOAD_STARTED_ENV, ReloadNote
 from .process import (
     ChildExited,
     ChildProcess,
     ChildReady,
+    ConfigReported,
     RestartRequested,
     exit_description,
     interpreter_prefix,
     spare_arguments,
 )
-from .watcher import sys_modules_files
 
+if TYPE_CHECKING:  # imported when first needed: python -m devserver starts its first child sooner
+    from .crash import CrashWatch
+
+#: Django's ``DJANGO_AUTORELOAD_ENV``: "true" in a reloader's child.
+RUN_MAIN_ENV: Final = "RUN_MAIN"
 #: After the shutdown deadline, children that still run get this long before SIGKILL.
 KILL_GRACE: Final = 5.0
-#: Modules that must patch the standard library before anything imports it; a spare that
-#: imported Django first would break them, so they turn spares off.
-_PATCHES_THE_STDLIB: Final = ("gevent", "eventlet")
+#: After a forced exit (a second signal), children that still run get this long before SIGKILL.
+FORCED_KILL_GRACE: Final = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +70,7 @@ class StopRequested:
     signum: int
 
 
-Event = StopRequested | ChildReady | RestartRequested | ChildExited | Path
+Event = StopRequested | ChildReady | RestartRequested | ChildExited | ConfigReported | Path
 
 
 class Supervisor:
@@ -76,23 +84,38 @@ class Supervisor:
         write: Callable[[str], None],
         command: Sequence[str] | None = None,
         spares: bool = True,
-        module_files: Callable[[], Iterable[Path]] = sys_modules_files,
+        module_files: Callable[[], Iterable[Path]] | None = None,
+        url: str | None = None,
     ) -> None:
+        """``module_files``: whose directories the crash watch covers (by default this
+        process's modules). ``url``: where the server listens, for the crash message (a
+        child that fails early prints no banner)."""
+        if command is None:
+            from django.utils.autoreload import get_child_arguments
+
+            command = get_child_arguments()
         self.listener = listener
         self.config = config
-        self.command = [str(arg) for arg in (command if command is not None else get_child_arguments())]
+        self.command = [str(arg) for arg in command]
         self._write = write
         self._module_files = module_files
+        self._url = url
         self._events: EventQueue[Event] = EventQueue()
         prefix = interpreter_prefix()
         self._program: list[str] | None = None
-        if spares and self.command[: len(prefix)] == prefix and not set(_PATCHES_THE_STDLIB) & set(sys.modules):
+        if spares and self.command[: len(prefix)] == prefix and PATCHES_THE_STDLIB.isdisjoint(sys.modules):
             self._program = self.command[len(prefix) :]
         self.children: set[ChildProcess] = set()
         self.active: ChildProcess | None = None
         self.spare: ChildProcess | None = None
         self.crash: CrashWatch | None = None
         self.stopping = False
+        self.stop_requested = False
+        #: The exit status once stopped (unless forced).
+        self.status = EXIT_OK
+        self._first: ChildProcess | None = None
+        #: A second stop request came: children are told to stop at once, and the status is 1.
+        self.forced = False
         self._kill_at: float | None = None
         #: The note and the suspicion while a spare's crash is retried in a fresh process.
         self._retrying: ReloadNote | None = None
@@ -114,7 +137,7 @@ class Supervisor:
             self._start(note=None)
             while not (self.stopping and not self.children):
                 self._handle(self._next_event())
-            return EXIT_OK
+            return EXIT_FORCED if self.forced else self.status
         finally:
             self._end_crash_watch()
             for child in list(self.children):  # only after an unexpected error: leave no orphan
@@ -142,7 +165,8 @@ class Supervisor:
 
     def _handle(self, event: Event | None) -> None:
         if isinstance(event, StopRequested):
-            self._stop()
+            self._stop(force=self.stop_requested)
+            self.stop_requested = True
         elif isinstance(event, ChildExited):
             self._exited(event.child, event.returncode)
         elif isinstance(event, RestartRequested):
@@ -151,6 +175,11 @@ class Supervisor:
                 self._start(event.note)
         elif isinstance(event, ChildReady):
             self._ready(event.child)
+        elif isinstance(event, ConfigReported):
+            if event.child is self.active:
+                self.config = event.config
+                if not event.spares:
+                    self._program = None
         elif isinstance(event, Path) and self.crash is not None:
             self.crash.add(event, time.monotonic())
         if self._kill_at is not None and time.monotonic() >= self._kill_at:
@@ -165,7 +194,7 @@ class Supervisor:
 
     def child_environ(self, note: ReloadNote | None) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if key not in (RELOAD_REASON_ENV, RELOAD_STARTED_ENV)}
-        env[DJANGO_AUTORELOAD_ENV] = "true"
+        env[RUN_MAIN_ENV] = "true"
         env[LISTEN_FD_ENV] = str(self.listener.fileno())
         env[SUPERVISOR_PID_ENV] = str(os.getpid())
         if note is not None:
@@ -188,6 +217,7 @@ class Supervisor:
             child = ChildProcess(self.command, env, self.listener, self._events)
         self.children.add(child)
         self.active = child
+        self._first = self._first or child
         self._retrying = note if child is spare else None
 
     def _ready(self, child: ChildProcess) -> None:
@@ -224,6 +254,9 @@ class Supervisor:
             return
         if returncode == RESTART_EXIT_CODE:  # asked for a restart without saying so first
             self._start(note=None)
+        elif returncode == EXIT_USAGE and child is self._first:
+            self.status = EXIT_USAGE  # a bad option or setting at launch: it said which; stop as devrun would
+            self._stop()
         elif returncode == EXIT_OK:  # stopped by someone else: so do we
             self._stop()
         elif child.spawned_as_spare and not child.ready:
@@ -233,25 +266,33 @@ class Supervisor:
             self._spare_suspected = False
             self._begin_crash_watch(child, returncode)
 
-    def _stop(self) -> None:
+    def _stop(self, *, force: bool = False) -> None:
         if not self.stopping:
             self.stopping = True
             self._kill_at = time.monotonic() + self.config.shutdown_timeout + KILL_GRACE
             self._end_crash_watch()
+        if force and not self.forced:
+            self.forced = True
+            forced_deadline = time.monotonic() + FORCED_KILL_GRACE
+            self._kill_at = forced_deadline if self._kill_at is None else min(self._kill_at, forced_deadline)
         for child in self.children:
             child.signal(signal.SIGTERM)
 
     # -- after a crash -----------------------------------------------------------------------
 
     def _begin_crash_watch(self, child: ChildProcess, returncode: int) -> None:
+        from .crash import CrashWatch
+        from .watcher import sys_modules_files
+
         summary = f"The server process {exit_description(returncode)}."
-        self._write(f"devserver: {summary} Requests get an error page until a file changes.")
+        requests = f"Requests to {self._url}" if self._url else "Requests"
+        self._write(f"devserver: {summary} {requests} get an error page until a file changes.")
         self.crash = CrashWatch(
             self.listener,
             self.config,
             summary=summary,
             output=child.output(),
-            module_files=self._module_files(),
+            module_files=(self._module_files or sys_modules_files)(),
             receive=self._events.put,
         )
         warning = self.crash.start(since=child.spawned_at)

@@ -3,8 +3,10 @@
 :class:`WatchdogReloader` is a ``BaseReloader``: it sends ``autoreload_started`` (so
 template, locale and django-browser-reload receivers ask for their directories), sends
 ``file_changed`` for each change, and asks for a restart only when no receiver returned
-True. Instead of ``sys.exit(3)`` it calls ``on_restart``: the child then drains its
-requests and exits with the restart code itself.
+True, or when ``RELOAD_INCLUDE`` names the file: an explicit include wins over a
+receiver's veto (``--reload-include '*.html'`` restarts on templates too). Instead of
+``sys.exit(3)`` it calls ``on_restart``: the child then drains its requests and exits with
+the restart code itself.
 """
 
 from __future__ import annotations
@@ -183,13 +185,16 @@ class WatchdogReloader(autoreload.BaseReloader):
 
     def notify_file_changed(self, path: str | os.PathLike[str]) -> None:
         """Django's contract: a restart unless a ``file_changed`` receiver returns True. A
-        receiver that raises is logged and counts as not handling the change."""
+        receiver that raises is logged and counts as not handling the change. A file that
+        ``RELOAD_INCLUDE`` names restarts either way: the receivers still run first (template
+        caches are reset, django-browser-reload is told), but the user asked for a restart."""
         path = Path(path)
         results = autoreload.file_changed.send_robust(sender=self, file_path=path)
         for receiver, result in results:
             if isinstance(result, Exception):
                 logger.error("file_changed receiver %r failed", receiver, exc_info=result)
-        if not any(result and not isinstance(result, Exception) for _, result in results):
+        handled = any(result and not isinstance(result, Exception) for _, result in results)
+        if not handled or self.rules_now.is_included(path):
             self.trigger_reload(path)
 
     def trigger_reload(self, path: Path) -> None:

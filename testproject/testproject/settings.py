@@ -14,6 +14,8 @@ configured without editing files:
 - ``TESTPROJECT_DEVSERVER``: JSON object injected as the ``DEVSERVER`` setting.
 - ``TESTPROJECT_WSGI_APPLICATION``: dotted path of the WSGI application to serve
   (``testproject.wsgi_cases.application`` serves the gateway tests' edge cases).
+- ``TESTPROJECT_FIRST_APPS``: comma-separated apps listed first in ``INSTALLED_APPS``
+  (``devserver.runserver`` makes ``runserver`` run devrun).
 """
 
 import json
@@ -32,7 +34,9 @@ ALLOWED_HOSTS = [host.strip() for host in os.environ.get("TESTPROJECT_ALLOWED_HO
 
 DEVSERVER: dict[str, Any] = json.loads(os.environ.get("TESTPROJECT_DEVSERVER", "{}"))
 
-INSTALLED_APPS = [
+FIRST_APPS = [app.strip() for app in os.environ.get("TESTPROJECT_FIRST_APPS", "").split(",") if app.strip()]
+
+PROJECT_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -42,6 +46,8 @@ INSTALLED_APPS = [
     "shop",
     "devserver",
 ]
+
+INSTALLED_APPS = FIRST_APPS + [app for app in PROJECT_APPS if app not in FIRST_APPS]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -179,6 +179,27 @@ def test_a_template_edit_is_served_without_a_restart(start_reloading: Callable[.
     assert project.reload_lines(mark) == []
 
 
+def test_an_explicitly_included_template_restarts_the_server(start_reloading: Callable[..., Reloading]) -> None:
+    """``--reload-include`` wins over Django's template reset: the user asked for restarts."""
+    project = start_reloading("--reload-include", "*.html")
+    before, mark = project.pid(), project.mark()
+    template = project.root / "shop" / "templates" / "shop" / "index.html"
+    edit(template, "<h1>devserver test project</h1>", "<h1>edited, restarted</h1>")
+    project.wait_for("/", lambda status, body: status == 200 and b"<h1>edited, restarted</h1>" in body)
+    assert project.wait_for_reload(mark)["reason"] == "shop/templates/shop/index.html changed"
+    assert project.pid() != before
+
+
+def test_a_template_the_include_does_not_name_is_reloaded_in_place(start_reloading: Callable[..., Reloading]) -> None:
+    project = start_reloading("--reload-include", "emails/*.html")
+    before, mark = project.pid(), project.mark()
+    template = project.root / "shop" / "templates" / "shop" / "index.html"
+    edit(template, "<h1>devserver test project</h1>", "<h1>edited in place</h1>")
+    project.wait_for("/", lambda status, body: status == 200 and b"<h1>edited in place</h1>" in body)
+    assert project.pid() == before
+    assert project.reload_lines(mark) == []
+
+
 @pytest.mark.parametrize("module", ["models.py", "views.py"])
 def test_a_syntax_error_shows_the_error_page_until_it_is_fixed(
     start_reloading: Callable[..., Reloading], module: str

@@ -3,7 +3,10 @@
 It speaks the control protocol, answers each connection on the inherited socket with one
 JSON line about itself (then exits 3 after a ``restart`` request, 0 after ``exit0``), and
 starts as the plan file (``FAKE_CHILD_PLAN``) says for the Nth process: ``serve``,
-``crash``, ``crash-in-spare`` (only when it runs in a warm spare) or ``killed``.
+``crash``, ``crash-in-spare`` (only when it runs in a warm spare), ``killed``, ``usage``
+(a bad setting: one line, exit 2), ``drain``
+(serves, and exits 1 only at the second SIGTERM, as a draining devrun forced to stop does)
+or ``config`` (serves, after reporting a 0.5 s shutdown timeout).
 """
 
 from __future__ import annotations
@@ -34,11 +37,15 @@ def crash(number: int) -> None:
     sys.exit(1)
 
 
-def serve(number: int, spare: bool) -> None:
+def serve(number: int, spare: bool, behaviour: str = "serve") -> None:
     control = socket.socket(fileno=int(os.environ["DEVSERVER_CONTROL_FD"]))
     listener = socket.socket(fileno=int(os.environ["DEVSERVER_LISTEN_FD"]))
     listener.setblocking(True)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    if behaviour == "drain":
+        signal.signal(signal.SIGTERM, lambda signum, frame: signal.signal(signal.SIGTERM, lambda *_: os._exit(1)))
+    if behaviour == "config":
+        control.sendall(b'{"event": "config", "config": {"shutdown_timeout": 0.5}, "spares": true}\n')
     control.sendall(b'{"event": "ready"}\n')
     while True:
         connection, _ = listener.accept()
@@ -65,9 +72,12 @@ def main() -> None:
     number, behaviour = next_behaviour()
     if behaviour == "crash" or (behaviour == "crash-in-spare" and spare):
         crash(number)
+    elif behaviour == "usage":
+        sys.stderr.write("CommandError: a bad setting\n")
+        sys.exit(2)
     elif behaviour == "killed":
         os.kill(os.getpid(), signal.SIGKILL)
-    serve(number, spare)
+    serve(number, spare, behaviour)
 
 
 if __name__ == "__main__":

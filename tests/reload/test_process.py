@@ -12,10 +12,10 @@ from types import FrameType
 import pytest
 
 from devserver.reload.process import (
+    ChildEvent,
     ChildExited,
     ChildProcess,
     ChildReady,
-    RestartRequested,
     ctrl_c_held,
     exit_description,
 )
@@ -29,7 +29,7 @@ sys.stderr.write(f"SIGINT blocked: {blocked}\\nboom\\n")
 sys.exit(5)
 """
 
-Events = queue.SimpleQueue[ChildReady | RestartRequested | ChildExited]
+Events = queue.SimpleQueue[ChildEvent]
 
 
 @pytest.fixture

@@ -220,3 +220,42 @@ def test_the_child_environment_carries_the_socket_pid_and_reason(monkeypatch: py
     assert first[SUPERVISOR_PID_ENV] == str(os.getpid())
     assert RELOAD_REASON_ENV not in first
     assert (later[RELOAD_REASON_ENV], later[RELOAD_STARTED_ENV]) == ("a.py changed", "12.5")
+
+
+def test_a_second_stop_request_forces_the_exit_with_status_1(start: Start) -> None:
+    running = start("drain")
+    pid = running.ask()["pid"]
+    running.supervisor.request_stop()
+    running.supervisor.request_stop()  # the child drains forever after the first; this one cuts it
+    running.thread.join(DEADLINE)
+    assert running.status == [1]
+    assert gone(pid)
+
+
+def test_a_childs_reported_configuration_replaces_the_supervisors(start: Start) -> None:
+    running = start("config")
+    running.ask()
+    deadline = time.monotonic() + DEADLINE
+    while running.supervisor.config.shutdown_timeout != 0.5:
+        assert time.monotonic() < deadline, running.supervisor.config
+        time.sleep(0.01)
+    assert running.stop() == 0
+
+
+def test_a_bad_setting_at_launch_ends_the_supervisor_with_status_2(start: Start) -> None:
+    running = start("usage", "serve")
+    running.thread.join(DEADLINE)
+    assert running.status == [2]
+    plan = json.loads(Path(os.environ["FAKE_CHILD_PLAN"]).read_text())
+    assert plan["started"] == 1
+    assert running.messages == []  # the child said what was wrong; nothing to add
+
+
+def test_a_bad_setting_after_a_crash_is_an_error_page_like_any_other(start: Start) -> None:
+    running = start("crash", "usage", "serve")
+    assert running.get_page()[0] == 500
+    (running.project / "app.py").write_text("fixed = True\n")
+    deadline = time.monotonic() + DEADLINE
+    while b"exited with status 2" not in running.get_page()[1]:
+        assert time.monotonic() < deadline, "the second child's exit was not shown"
+    assert running.stop() == 0

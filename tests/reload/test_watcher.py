@@ -396,3 +396,16 @@ def test_changed_modules_lose_their_cached_bytecode(tmp_path: Path) -> None:
     forget_bytecode([module, other, tmp_path / "gone.py"])
     assert not cached.exists()
     assert other.exists()
+
+
+def test_an_explicit_include_restarts_even_when_a_receiver_handled_it(
+    tmp_path: Path, handled_templates: list[Path]
+) -> None:
+    harness = Harness(tmp_path, rules=PathRules(environment=(tmp_path / "env",), include=("*.html",)))
+    harness.reloader.watch_dir(tmp_path / "shop" / "templates", "**/*")
+    harness.start()
+    page = tmp_path / "shop" / "templates" / "shop" / "page.html"
+    harness.emit(modified(page))
+    harness.settle()
+    assert handled_templates == [page]  # the receivers still ran (template caches reset)
+    assert [restart.path for restart in harness.restarts] == [page]

@@ -30,11 +30,8 @@ from ...conf import ServerConfig, load_config
 from ...errors import EXIT_OK, RESTART_EXIT_CODE, ConfigurationError, DevserverError
 from ...listener import bind_listener, bound_port, inherited_listener
 from ...options import (
-    add_devserver_arguments,
-    add_reload_arguments,
-    add_runserver_arguments,
-    add_runserver_plus_arguments,
-    add_smoke_arguments,
+    add_devrun_arguments,
+    backend_option,
     parse_addrport,
     plus_options,
     reload_options,
@@ -64,11 +61,7 @@ class Command(RunserverCommand):
         return parser
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        add_runserver_arguments(parser)
-        add_devserver_arguments(parser)
-        add_reload_arguments(parser)
-        add_smoke_arguments(parser)
-        add_runserver_plus_arguments(parser)
+        add_devrun_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not settings.ALLOWED_HOSTS:
@@ -96,16 +89,8 @@ class Command(RunserverCommand):
         self.addr, self.port = address.addr, address.port
         self.use_ipv6, self._raw_ipv6 = address.use_ipv6, address.raw_ipv6
         config = load_config(getattr(settings, "DEVSERVER", None))
-        backend = options.get("backend")
-        if backend is None and not options["use_threading"]:
-            backend = "single"
-        elif backend is not None and not options["use_threading"] and backend != "single":
-            raise CommandError(
-                f"--nothreading selects the single backend; it cannot be combined with --backend {backend}.",
-                returncode=2,
-            )
         self.server_config: ServerConfig = config.with_options(
-            backend=backend,
+            backend=backend_option(options),
             shutdown_timeout=options.get("shutdown_timeout"),
             **reload_options(options),
             **plus_options(options, debug=settings.DEBUG),
@@ -165,6 +150,7 @@ class Command(RunserverCommand):
             from ...reload.handoff import leave_ctrl_c_to_the_supervisor
 
             self.reloader_child = ReloaderChild.from_environ()
+            self.reloader_child.report_config(self.server_config)
             self.reloader_child.watch_supervisor()
             leave_ctrl_c_to_the_supervisor()
         self.inner_run(None, **options)
@@ -179,7 +165,8 @@ class Command(RunserverCommand):
             self.stderr.write(f"Error: {error}")
             return error.exit_status
         with listener:
-            return Supervisor(listener, self.server_config, write=self.stderr.write).run()
+            url = f"{self.protocol}://{display_host(self.addr, raw_ipv6=self._raw_ipv6)}:{bound_port(listener)}/"
+            return Supervisor(listener, self.server_config, write=self.stderr.write, url=url).run()
 
     def get_handler(self, *args: Any, **options: Any) -> WSGIApplication:  # type: ignore[override]  # any WSGI app
         """The WSGI application, wrapped for static files when runserver would serve them (and
