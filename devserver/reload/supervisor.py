@@ -12,6 +12,9 @@ its port, and it decides what happens from what its children say and do:
 - SIGINT or SIGTERM: relay SIGTERM to every child (they drain), and exit 0 once all are
   gone. A second signal is relayed too, which makes them stop at once.
 
+A restarting child hands its idle keep-alive connections over; the supervisor holds them
+until the next child serves (:mod:`.held`).
+
 Signals, messages, exits and file changes all arrive as events on one queue (which a
 signal wakes, whichever thread receives it), consumed by one loop. Once a child serves, a
 warm spare (:mod:`.spare`) gets Django imported ahead of the next restart.
@@ -32,6 +35,7 @@ from typing import Final
 
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, get_child_arguments
 
+from ..backends.adoption import HandedConnection
 from ..conf import ServerConfig
 from ..errors import EXIT_OK, RESTART_EXIT_CODE
 from ..listener import LISTEN_FD_ENV
@@ -39,10 +43,12 @@ from ..readiness import SUPERVISOR_PID_ENV
 from .crash import CrashWatch
 from .events import EventQueue
 from .handoff import RELOAD_REASON_ENV, RELOAD_STARTED_ENV, ReloadNote
+from .held import HeldConnections
 from .process import (
     ChildExited,
     ChildProcess,
     ChildReady,
+    ConnectionHanded,
     RestartRequested,
     exit_description,
     interpreter_prefix,
@@ -62,7 +68,7 @@ class StopRequested:
     signum: int
 
 
-Event = StopRequested | ChildReady | RestartRequested | ChildExited | Path
+Event = StopRequested | ChildReady | RestartRequested | ChildExited | ConnectionHanded | Path
 
 
 class Supervisor:
@@ -92,6 +98,8 @@ class Supervisor:
         self.active: ChildProcess | None = None
         self.spare: ChildProcess | None = None
         self.crash: CrashWatch | None = None
+        #: Connections given up by a restarting child, waiting for the next one to serve.
+        self.held = HeldConnections()
         self.stopping = False
         self._kill_at: float | None = None
         #: The note and the suspicion while a spare's crash is retried in a fresh process.
@@ -117,6 +125,7 @@ class Supervisor:
             return EXIT_OK
         finally:
             self._end_crash_watch()
+            self.held.close()
             for child in list(self.children):  # only after an unexpected error: leave no orphan
                 child.signal(signal.SIGKILL)
             self.close()
@@ -145,7 +154,10 @@ class Supervisor:
             self._stop()
         elif isinstance(event, ChildExited):
             self._exited(event.child, event.returncode)
+        elif isinstance(event, ConnectionHanded):
+            self._place(event.connection)
         elif isinstance(event, RestartRequested):
+            event.child.release()  # nothing more is sent to it: it may exit once drained
             if event.child is self.active and not self.stopping:
                 self.active = None  # it drains and exits 3 by itself; the next one starts now
                 self._start(event.note)
@@ -193,6 +205,7 @@ class Supervisor:
     def _ready(self, child: ChildProcess) -> None:
         if child is not self.active:
             return
+        self.held.pass_to(child)
         if self._spare_suspected:  # a spare failed where a fresh child works: no more spares
             self._spare_suspected = False
             self._program = None
@@ -233,11 +246,23 @@ class Supervisor:
             self._spare_suspected = False
             self._begin_crash_watch(child, returncode)
 
+    def _place(self, connection: HandedConnection) -> None:
+        """A connection a restarting child gave up: to the child that serves, else held."""
+        if self.stopping:
+            connection.close()
+        elif self.crash is not None:
+            self.crash.pages.hold(connection)
+        else:
+            self.held.hold(connection)
+            if self.active is not None and self.active.ready:
+                self.held.pass_to(self.active)
+
     def _stop(self) -> None:
         if not self.stopping:
             self.stopping = True
             self._kill_at = time.monotonic() + self.config.shutdown_timeout + KILL_GRACE
             self._end_crash_watch()
+            self.held.close()
         for child in self.children:
             child.signal(signal.SIGTERM)
 
@@ -257,9 +282,11 @@ class Supervisor:
         warning = self.crash.start(since=child.spawned_at)
         if warning:
             self._write(warning)
+        for connection in self.held.take():
+            self.crash.pages.hold(connection)
         self._warm_spare()
 
     def _end_crash_watch(self) -> None:
         crash, self.crash = self.crash, None
         if crash is not None:
-            crash.stop()
+            self.held.hold_all(crash.stop())  # connections still silent wait for the next child
