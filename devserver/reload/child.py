@@ -128,11 +128,17 @@ class ReloaderChild:
         with signals_blocked():  # its threads (ours, watchdog's) leave Ctrl-C to the main thread
             reloader.start_observing()
             threading.Thread(target=reloader.run_loop, name="devserver-watcher", daemon=True).start()
-        if self._writer is not None and takes_part_in_handovers(backend):
-            backend.handover = ControlHandover(self._writer)
-            self._adopter = backend
-        self._send(encode_message(READY, adopts=self._adopter is not None))
+        self._send(encode_message(READY, adopts=self.take_part_in_handovers(backend)))
         return reloader
+
+    def take_part_in_handovers(self, backend: object) -> bool:
+        """Let ``backend`` give its idle connections to the supervisor on a restart and adopt
+        those the supervisor sends; False if it cannot (they are then closed, as before)."""
+        if self._writer is None or not takes_part_in_handovers(backend):
+            return False
+        backend.handover = ControlHandover(self._writer)
+        self._adopter = backend
+        return True
 
     def request_restart(self, restart: Restart, backend: Stoppable) -> None:
         """Tell the supervisor why (it starts the next child at once, while this one drains),

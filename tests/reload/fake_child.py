@@ -3,7 +3,9 @@
 It speaks the control protocol, answers each connection on the inherited socket with one
 JSON line about itself (then exits 3 after a ``restart`` request, 0 after ``exit0``), and
 starts as the plan file (``FAKE_CHILD_PLAN``) says for the Nth process: ``serve``,
-``crash``, ``crash-in-spare`` (only when it runs in a warm spare) or ``killed``.
+``crash``, ``crash-in-spare`` (only when it runs in a warm spare) or ``killed``. On a
+``handover`` request it gives that connection, unanswered, to the supervisor and restarts;
+it answers the connections the supervisor hands it in the same way.
 """
 
 from __future__ import annotations
@@ -13,7 +15,11 @@ import os
 import signal
 import socket
 import sys
+import threading
 from pathlib import Path
+
+from devserver.backends.adoption import HandedConnection
+from devserver.reload.handover import ControlHandover, ControlReader, ControlWriter
 
 
 def next_behaviour() -> tuple[int, str]:
@@ -34,27 +40,48 @@ def crash(number: int) -> None:
     sys.exit(1)
 
 
+def about(number: int, spare: bool) -> bytes:
+    facts = {
+        "number": number,
+        "spare": spare,
+        "pid": os.getpid(),
+        "run_main": os.environ.get("RUN_MAIN"),
+        "reason": os.environ.get("DEVSERVER_RELOAD_REASON"),
+        "supervisor": os.environ.get("DEVSERVER_SUPERVISOR_PID"),
+    }
+    return json.dumps(facts).encode() + b"\n"
+
+
+def adopt(control: socket.socket, answer: bytes) -> None:
+    """Answer each connection the supervisor hands over."""
+    reader = ControlReader(control)
+    while (messages := reader.read()) is not None:
+        for _, connection in messages:
+            if connection is not None:
+                with connection.sock:
+                    connection.sock.sendall(answer)
+
+
 def serve(number: int, spare: bool) -> None:
     control = socket.socket(fileno=int(os.environ["DEVSERVER_CONTROL_FD"]))
     listener = socket.socket(fileno=int(os.environ["DEVSERVER_LISTEN_FD"]))
     listener.setblocking(True)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    control.sendall(b'{"event": "ready"}\n')
+    writer = ControlWriter(control)
+    writer.send(b'{"event": "ready", "adopts": true}\n')
+    threading.Thread(target=adopt, args=(control, about(number, spare)), daemon=True).start()
+    restart = b'{"event": "restart", "reason": "app.py changed", "started": 0}\n'
     while True:
         connection, _ = listener.accept()
         with connection:
             request = connection.recv(1024)
-            about = {
-                "number": number,
-                "spare": spare,
-                "pid": os.getpid(),
-                "run_main": os.environ.get("RUN_MAIN"),
-                "reason": os.environ.get("DEVSERVER_RELOAD_REASON"),
-                "supervisor": os.environ.get("DEVSERVER_SUPERVISOR_PID"),
-            }
-            connection.sendall(json.dumps(about).encode() + b"\n")
+            if request == b"handover":
+                writer.send(restart)
+                ControlHandover(writer).give(HandedConnection(connection, ("127.0.0.1", 1)))
+                sys.exit(3)
+            connection.sendall(about(number, spare))
         if request == b"restart":
-            control.sendall(b'{"event": "restart", "reason": "app.py changed", "started": 0}\n')
+            writer.send(restart)
             sys.exit(3)
         if request == b"exit0":
             sys.exit(0)

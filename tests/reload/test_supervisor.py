@@ -220,3 +220,31 @@ def test_the_child_environment_carries_the_socket_pid_and_reason(monkeypatch: py
     assert first[SUPERVISOR_PID_ENV] == str(os.getpid())
     assert RELOAD_REASON_ENV not in first
     assert (later[RELOAD_REASON_ENV], later[RELOAD_STARTED_ENV]) == ("a.py changed", "12.5")
+
+
+def test_a_connection_handed_over_by_a_restarting_child_is_answered_by_the_next(start: Start) -> None:
+    running = start("serve", "serve")
+    with socket.create_connection(running.address, timeout=DEADLINE) as client:
+        client.sendall(b"handover")
+        answer = json.loads(client.makefile("rb").readline())
+    assert answer["number"] == 2
+    assert running.stop() == 0
+
+
+def test_when_the_next_child_crashes_the_error_page_answers_a_held_connection(start: Start) -> None:
+    running = start("serve", "crash", "serve")
+    with socket.create_connection(running.address, timeout=DEADLINE) as client:
+        client.sendall(b"handover")
+        assert running.get_page()[0] == 500  # the next child crashed
+        client.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+        assert client.makefile("rb").readline().startswith(b"HTTP/1.1 500")
+    assert running.stop() == 0
+
+
+def test_held_connections_are_closed_when_the_supervisor_stops(start: Start) -> None:
+    running = start("serve", "crash")
+    with socket.create_connection(running.address, timeout=DEADLINE) as client:
+        client.sendall(b"handover")
+        assert running.get_page()[0] == 500  # the next child crashed: the error page holds it now
+        assert running.stop() == 0
+        assert client.recv(100) == b""  # closed, not left open by a supervisor that is gone
