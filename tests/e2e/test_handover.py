@@ -195,9 +195,10 @@ def test_the_supervisor_keeps_no_connection_or_descriptor_after_many_reloads(
         assert tcp_sockets(supervisor) == [LISTEN]  # every handed connection went on, none stayed
 
         def settled() -> bool:
-            return len(children_of(supervisor)) == 2 and descriptor_count(supervisor) == baseline
+            # <=: the baseline may include a spawn's passing pipes; a leak over 10 reloads would exceed it
+            return len(children_of(supervisor)) == 2 and descriptor_count(supervisor) <= baseline
 
-        wait_until(settled, f"{baseline} descriptors in the supervisor (has {descriptor_count(supervisor)})")
+        wait_until(settled, f"at most {baseline} descriptors in the supervisor")
     finally:
         for connection in connections:
             connection.close()
