@@ -64,7 +64,7 @@ def test_an_open_ended_stream_is_cut_at_once_and_logged_as_cut(
     server = start_server("--backend", backend_name, "--shutdown-timeout", "30")
     with socket.create_connection((server.host, server.port), timeout=10) as client:
         client.sendall(b"GET /events/?interval=0.1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        assert b"data: tick 0" in _read_until(client, b"data: tick 0")
+        assert b"data: tick 1" in _read_until(client, b"data: tick 1")  # tick 0 is counted by now
         started = time.monotonic()
         server.signal(signum)
         _read_until(client, b"never sent")  # to the end: the server cut the stream
