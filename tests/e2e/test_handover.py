@@ -202,3 +202,32 @@ def test_the_supervisor_keeps_no_connection_or_descriptor_after_many_reloads(
     finally:
         for connection in connections:
             connection.close()
+
+
+def test_no_process_leaves_a_socket_unclosed_across_hand_overs(start_reloading: Start, backend_name: str) -> None:
+    project = start_reloading("--backend", backend_name, env={"PYTHONWARNINGS": "always::ResourceWarning"})
+    connections = [
+        http.client.HTTPConnection(project.server.host, project.server.port, timeout=DEADLINE) for _ in range(3)
+    ]
+    try:
+        text = "Hello, world!"
+        for number in range(3):
+            for connection in connections:
+                assert get_on(connection)[1] == text.encode()
+            new = f"Hello, tidy {number}!"
+            reload_with(project, text, new)
+            text = new
+        original = project.views.read_text()
+        project.views.write_text(original + "\nbroken = (\n")  # held, then given to the error page
+        project.server.wait_for_line(lambda line: "exited with status 1" in line, DEADLINE)
+        assert get_on(connections[0])[0] == 500
+        mark = project.mark()
+        project.views.write_text(original)  # the silent ones go to the fixed child
+        project.wait_for_reload(mark)
+        for connection in connections[1:]:
+            assert get_on(connection) == (200, text.encode())
+    finally:
+        for connection in connections:
+            connection.close()
+    assert project.server.stop() == 0
+    assert "ResourceWarning" not in project.server.output()

@@ -111,14 +111,23 @@ def start_reloading(project_env: dict[str, str], tmp_path: Path) -> Iterator[Cal
     """Start ``devrun`` (reloader on) in a fresh copy of the project; stopped by PID at the end."""
     started: list[DevrunProcess] = []
 
-    def start(*args: str, before: Callable[[Path], None] | None = None, new_session: bool = False) -> Reloading:
+    def start(
+        *args: str,
+        before: Callable[[Path], None] | None = None,
+        new_session: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> Reloading:
         root = copy_project(tmp_path / f"project{len(started)}")
         if before is not None:
             before(root)
         # Other people edit this checkout's devserver/ while the suite runs: not our reloads.
         exclude = ["--reload-exclude", str(REPO / "devserver")]
         server = DevrunProcess(
-            ["127.0.0.1:0", *exclude, *args], project_env, cwd=root, manage=root / "manage.py", new_session=new_session
+            ["127.0.0.1:0", *exclude, *args],
+            {**project_env, **(env or {})},
+            cwd=root,
+            manage=root / "manage.py",
+            new_session=new_session,
         )
         started.append(server)
         server.wait_ready(DEADLINE)
