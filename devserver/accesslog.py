@@ -20,6 +20,8 @@ SERVER_TIME: Final = PerSecond(log_time)
 
 
 ACCESS_FORMAT: Final = '"%s" %s %s %.1fms'
+#: A response the server cut: the status if its head went out (else ``-``), then the body bytes sent.
+CUT_FORMAT: Final = '"%s" %s (cut) %s %.1fms'
 _PLACEHOLDER: Final = "\x00"
 
 
@@ -39,6 +41,20 @@ def log_request(
         logger.log(level, ACCESS_FORMAT + "%s", *args, queries, extra=extra)
     else:
         logger.log(level, ACCESS_FORMAT, *args, extra=extra)
+
+
+def log_cut(request_line: str, status: int | None, size: int, seconds: float, request: object = None) -> None:
+    """A response cut by a shutdown: ``"GET /events/ HTTP/1.1" 200 (cut) 1834 4021.7ms``, or
+    ``- (cut) 0`` when the view was still running and the client got nothing.
+
+    Rare, so it always goes through ``logging``. A cut before any head is a warning.
+    """
+    if status is None:
+        level, shown, extra = logging.WARNING, "-", {"request": request, "server_time": SERVER_TIME.value()}
+    else:
+        level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
+        shown, extra = str(status), {"request": request, "server_time": SERVER_TIME.value(), "status_code": status}
+    logger.log(level, CUT_FORMAT, request_line, shown, size, seconds * 1000, extra=extra)
 
 
 class DirectWriter:

@@ -11,7 +11,7 @@ from django.core.management.color import color_style
 from django.utils.log import ServerFormatter
 
 from devserver import accesslog
-from devserver.accesslog import DIRECT_WRITER, log_request
+from devserver.accesslog import DIRECT_WRITER, log_cut, log_request
 
 STATUSES = [101, 200, 204, 301, 304, 404, 403, 500, 503]
 
@@ -121,3 +121,28 @@ def test_the_sql_summary_ends_the_line_either_way(server_logger: io.StringIO, st
     direct, through_logging = _lines(server_logger)
     assert direct == through_logging
     assert '"GET /orders/ HTTP/1.1" ' + f"{status} 5123 41.2ms 23q 12.5ms" in direct
+
+
+def test_a_cut_response_shows_the_status_sent_and_the_bytes_really_sent(server_logger: io.StringIO) -> None:
+    only_default_handler()
+    log_request("GET /events/ HTTP/1.1", 200, 1834, 4.0217)  # as the same response would show uncut
+    log_cut("GET /events/ HTTP/1.1", 200, 1834, 4.0217)
+    uncut, cut = _lines(server_logger)
+    assert '"GET /events/ HTTP/1.1" 200 (cut) 1834 4021.7ms' in cut
+    assert cut.split('"')[0] == uncut.split('"')[0]  # same timestamp and colour as a 200 gets
+
+
+def test_a_response_cut_before_its_head_shows_no_status(server_logger: io.StringIO) -> None:
+    only_default_handler()
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logging.getLogger("django.server").addHandler(Collect())
+    log_cut("GET /slow/ HTTP/1.1", None, 0, 5.0019)
+    assert '"GET /slow/ HTTP/1.1" - (cut) 0 5001.9ms' in _lines(server_logger)[0]
+    assert "\x1b[" not in _lines(server_logger)[0]  # no status, no status colour
+    assert records[0].levelno == logging.WARNING
+    assert not hasattr(records[0], "status_code")

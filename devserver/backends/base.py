@@ -16,8 +16,10 @@ from ..http.parser import Request, TLSHandshakeReceived
 from ..http.response import error_response
 from ..sql.accounting import query_accounting
 from ..wsgi.environ import base_environ
-from ..wsgi.gateway import ClientDisconnected, ResponseSummary, Transport, WSGIApplication, WSGIGateway
+from ..wsgi.gateway import ClientDisconnected, ResponseWriter, Transport, WSGIApplication, WSGIGateway
 from ..wsgi.input import RequestBody
+from .adoption import ConnectionHandover, HandedConnection
+from .inflight import ResponsesInFlight
 
 logger = logging.getLogger("django.server")
 
@@ -85,6 +87,12 @@ class BaseBackend:
         self._stopping = False
         #: Set by ``shutdown(restart=True)``: a newer process takes over once this one stops.
         self.restarting = False
+        #: Set by the reloader when this backend's idle connections can outlive it (see
+        #: :mod:`.adoption`); :meth:`hand_over` gives them there on a restart.
+        self.handover: ConnectionHandover | None = None
+        #: The responses being written: a shutdown cuts those with nothing left to finish at
+        #: once, and the rest at the deadline.
+        self.responses = ResponsesInFlight()
 
     @property
     def stopping(self) -> bool:
@@ -95,6 +103,19 @@ class BaseBackend:
         self._stopping = True
         with contextlib.suppress(OSError):  # already signalled, or already closed after serving
             self._stop_writer.send(b"x")
+
+    @property
+    def handing_over(self) -> bool:
+        """Restarting, with somewhere to give idle connections to."""
+        return self.restarting and self.handover is not None
+
+    def hand_over(self, sock: socket.socket, client: tuple[str, int], received: bytes = b"") -> bool:
+        """On a restart, give a connection with nothing in flight to the next process, with what
+        was read of its next request head. True: it is gone from here (do not close it)."""
+        handover = self.handover
+        if handover is None or not self.restarting:
+            return False
+        return handover.give(HandedConnection(sock, client, received))
 
     def accept_ready(self) -> Iterator[tuple[socket.socket, tuple[str, int]]]:
         """Every connection waiting on the (non-blocking) listener, with ``TCP_NODELAY`` set."""
@@ -127,28 +148,26 @@ class BaseBackend:
         sock: socket.socket,
         *,
         content_length: int | None = None,
-    ) -> ResponseSummary:
-        """Run the application for one request and log it."""
-        started = time.perf_counter()
+    ) -> ResponseWriter:
+        """Run the application for one request and log it (unless a shutdown cut it: then the
+        cut was logged)."""
+        gateway = self.gateway
+        writer = gateway.writer(request, body, transport, keep_alive=request.keep_alive and not self._stopping)
+        in_flight = self.responses.by_writer
+        in_flight[writer] = sock
         queries = self.queries.begin() if self.queries is not None else None
         try:
-            summary = self.gateway.run(
-                request,
-                body,
-                transport,
-                client,
-                keep_alive=request.keep_alive and not self.stopping,
-                content_length=content_length,
-            )
+            gateway.respond(writer, request, body, client, content_length)
         finally:
             if queries is not None:
                 queries.end()
-        seconds = time.perf_counter() - started
-        sql = queries.suffix() if queries is not None else ""
-        log_request(request.request_line, summary.status, summary.body_bytes, seconds, sock, queries=sql)
+        if in_flight.pop(writer, None) is not None:
+            seconds = time.perf_counter() - writer.started
+            sql = queries.suffix() if queries is not None else ""
+            log_request(request.request_line, writer.status, writer.body_bytes, seconds, sock, queries=sql)
         if queries is not None:
             queries.warn_repeats(request.request_line)
-        return summary
+        return writer
 
     @staticmethod
     def refuse(transport: Transport, error: HTTPError, sock: socket.socket, request_line: str = "-") -> None:

@@ -23,6 +23,7 @@ class PendingConnection:
         "lingering",
         "overloaded",
         "queued",
+        "received",
         "request",
         "sock",
         "transport",
@@ -50,6 +51,10 @@ class PendingConnection:
         #: No request received yet: shutdown waits a moment for the first one (FIRST_REQUEST_GRACE).
         self.fresh = True
         self.client = client
+        #: The bytes of a request head that began on an idle connection, while it is incomplete
+        #: (None: no head under way, or it began behind a pipelined request): what a restart
+        #: hands over with the connection.
+        self.received: bytes | None = None
         self.http = HTTPConnection()
         self.transport = SocketTransport(sock, send_timeout)
         self.request: Request | None = None

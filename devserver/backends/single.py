@@ -13,7 +13,6 @@ import contextlib
 import logging
 import selectors
 import socket
-import threading
 import time
 from collections import deque
 from typing import ClassVar, Final
@@ -24,7 +23,9 @@ from ..http.errors import HTTPError, RequestTimeout
 from ..http.parser import MESSAGE_END, BodyChunk, Request
 from ..wsgi.gateway import WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
+from .adoption import AdoptionInbox, HandedConnection
 from .base import FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, RECV_SIZE, BaseBackend
+from .inflight import ShutdownCutter
 from .pending import PendingConnection
 from .transport import DONT_WAIT, LINGER_SECONDS, bound_sends
 
@@ -45,8 +46,9 @@ class SingleBackend(BaseBackend):
         self._selector = selectors.DefaultSelector()
         self._connections: dict[socket.socket, PendingConnection] = {}
         self._ready: deque[PendingConnection] = deque()
-        self._in_flight: socket.socket | None = None
-        self._abort_timer: threading.Timer | None = None
+        self._cutter: ShutdownCutter | None = None
+        #: Connections handed over by the process before this one, put there by another thread.
+        self._inbox = AdoptionInbox()
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -54,6 +56,7 @@ class SingleBackend(BaseBackend):
         self.listener.setblocking(False)
         self._selector.register(self.listener, selectors.EVENT_READ)
         self._selector.register(self.stop_reader, selectors.EVENT_READ)
+        self._selector.register(self._inbox.reader, selectors.EVENT_READ)
         next_sweep = time.monotonic() + SWEEP_INTERVAL
         try:
             while not self.stopping:
@@ -73,12 +76,15 @@ class SingleBackend(BaseBackend):
                 self._accept()
             elif isinstance(key.data, PendingConnection) and not key.data.queued:
                 self._receive(key.data)
+            elif key.fileobj is self._inbox.reader:
+                self._adopt_waiting()
         if self._ready:
             self._serve(self._ready.popleft())
 
     def _drain(self) -> None:
         """Answer (with ``Connection: close``) the requests already received, and those of
-        connections accepted but still silent, which get FIRST_REQUEST_GRACE to speak.
+        connections accepted but still silent, which get FIRST_REQUEST_GRACE to speak. On a
+        restart, connections with no request under way go to the next process instead.
         """
         self._selector.unregister(self.listener)
         self._selector.unregister(self.stop_reader)
@@ -86,10 +92,14 @@ class SingleBackend(BaseBackend):
         deadline = now + self.config.shutdown_timeout
         grace = now + min(FIRST_REQUEST_GRACE, self.config.shutdown_timeout)
         while True:
+            if self.handing_over:
+                self._hand_over_idle()
             waiting = any(c.fresh and not c.lingering for c in self._connections.values())
             for key, _ in self._selector.select(max(grace - now, 0) if waiting and not self._ready else 0):
                 if isinstance(key.data, PendingConnection) and not key.data.queued:
                     self._receive(key.data)
+                elif key.fileobj is self._inbox.reader:
+                    self._adopt_waiting()
             if self._ready:
                 self._serve(self._ready.popleft())
             now = time.monotonic()
@@ -97,37 +107,82 @@ class SingleBackend(BaseBackend):
                 return
 
     def shutdown(self, *, restart: bool = False) -> None:
-        """Stop after the request in flight; cut it if it outlives the drain deadline."""
+        """Stop after the request in flight: cut it at once if it is open-ended (see
+        :attr:`~devserver.wsgi.gateway.ResponseWriter.open_ended`), else if it outlives the
+        drain deadline."""
         super().shutdown(restart=restart)
-        if self._abort_timer is None:
-            self._abort_timer = threading.Timer(self.config.shutdown_timeout, self._abort_in_flight)
-            self._abort_timer.daemon = True
-            self._abort_timer.start()
+        if self._cutter is None:
+            self._cutter = ShutdownCutter(self.responses, self.config.shutdown_timeout)
+            self._cutter.start()
+
+    def adopt(self, connection: HandedConnection) -> bool:
+        """Serve a connection the process before this one handed over (called from the
+        reloader's thread; the loop takes it from the inbox)."""
+        return not self.stopping and self._inbox.put(connection)
 
     # -- connections ---------------------------------------------------------------------
 
     def _accept(self) -> None:
         for sock, client in self.accept_ready():
-            # Blocking, with the kernel bounding each send and every read made with DONT_WAIT:
-            # no mode switch and no poll per request. Without DONT_WAIT, non-blocking between
-            # requests and Python's timeout mode while one is answered.
-            blocking = bool(DONT_WAIT) and bound_sends(sock, self.config.send_timeout)
-            if not blocking:
-                sock.setblocking(False)
-            overloaded = len(self._connections) >= self.config.max_connections
-            if overloaded and len(self._connections) >= self.config.max_connections + OVERLOAD_BACKLOG:
-                sock.close()
+            self._admit(sock, client)
+
+    def _admit(self, sock: socket.socket, client: tuple[str, int], received: bytes | None = None) -> None:
+        """Watch a new connection (``received``: adopted, with these bytes of its next request
+        head already read). Past MAX_CONNECTIONS its first request gets a 503; an adopted idle
+        one, which has no request to answer, is closed."""
+        # Blocking, with the kernel bounding each send and every read made with DONT_WAIT:
+        # no mode switch and no poll per request. Without DONT_WAIT, non-blocking between
+        # requests and Python's timeout mode while one is answered.
+        blocking = bool(DONT_WAIT) and bound_sends(sock, self.config.send_timeout)
+        if not blocking:
+            sock.setblocking(False)
+        overloaded = len(self._connections) >= self.config.max_connections
+        if overloaded and (received == b"" or len(self._connections) >= self.config.max_connections + OVERLOAD_BACKLOG):
+            sock.close()
+            return
+        connection = PendingConnection(
+            sock,
+            client,
+            time.monotonic() + (self.config.header_timeout if received else self.config.keep_alive_timeout),
+            send_timeout=self.config.send_timeout,
+            overloaded=overloaded,
+            blocking=blocking,
+        )
+        self._connections[sock] = connection
+        self._selector.register(sock, selectors.EVENT_READ, connection)
+        if received is not None:
+            connection.fresh = False
+            if received:
+                connection.http.receive(received)
+                connection.received = received
+                self._advance(connection)
+
+    def _adopt_waiting(self) -> None:
+        for connection in self._inbox.take():
+            if not self.stopping:
+                self._admit(connection.sock, connection.client, connection.received)
+            elif not self.hand_over(connection.sock, connection.client, connection.received):
+                connection.close()
+
+    def _hand_over_idle(self) -> None:
+        """Give the next process every connection with no request under way (with the bytes of
+        a head that has begun, when they are known)."""
+        for connection in list(self._connections.values()):
+            if connection.queued or connection.lingering:
                 continue
-            connection = PendingConnection(
-                sock,
-                client,
-                time.monotonic() + self.config.keep_alive_timeout,
-                send_timeout=self.config.send_timeout,
-                overloaded=overloaded,
-                blocking=blocking,
-            )
-            self._connections[sock] = connection
-            self._selector.register(sock, selectors.EVENT_READ, connection)
+            if connection.http.idle:
+                self._give_away(connection, b"")
+            elif connection.request is None and connection.received is not None:
+                self._give_away(connection, connection.received)
+
+    def _give_away(self, connection: PendingConnection, received: bytes) -> None:
+        sock = connection.sock
+        self._connections.pop(sock, None)
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(sock)
+        connection.discard_request()
+        if not self.hand_over(sock, connection.client, received):
+            sock.close()
 
     def _receive(self, connection: PendingConnection) -> None:
         try:
@@ -145,6 +200,9 @@ class SingleBackend(BaseBackend):
         connection.http.receive(data)
         if was_idle and data:
             connection.deadline = time.monotonic() + self.config.header_timeout
+            connection.received = data
+        elif connection.received is not None:
+            connection.received += data
         self._advance(connection)
 
     def _advance(self, connection: PendingConnection) -> None:
@@ -165,6 +223,7 @@ class SingleBackend(BaseBackend):
             if isinstance(event, Request):
                 connection.request = event
                 connection.fresh = False
+                connection.received = None
                 if connection.overloaded:
                     self._refuse(connection, self.overload_error(), event.request_line)
                     return
@@ -201,11 +260,10 @@ class SingleBackend(BaseBackend):
         sock = connection.sock
         if not connection.blocking:
             sock.settimeout(self.config.send_timeout)  # a slow reader holds the loop this long at most
-        self._in_flight = sock
         spool = connection.body
         try:
             body = spool.reader() if spool is not None else RequestBody()
-            summary = self.exchange(
+            response = self.exchange(
                 request,
                 body,
                 connection.transport,
@@ -214,10 +272,15 @@ class SingleBackend(BaseBackend):
                 content_length=spool.size if spool is not None else None,
             )
         finally:
-            self._in_flight = None
             connection.discard_request()
-        if not summary.keep_alive or not connection.http.reusable or self.stopping:
+        if not response.keep_alive or not connection.http.reusable:
             self._close(connection)
+            return
+        if self.stopping and connection.http.idle:  # the stop came while its response promised more
+            if self.handing_over:
+                self._give_away(connection, b"")
+            else:
+                self._close(connection)
             return
         if not connection.blocking:
             sock.setblocking(False)
@@ -262,18 +325,14 @@ class SingleBackend(BaseBackend):
         sock.close()
 
     def _close_all(self) -> None:
-        if self._abort_timer is not None:
-            self._abort_timer.cancel()
+        if self._cutter is not None:
+            self._cutter.stop()
         for connection in list(self._connections.values()):
             self._close(connection)
+        for handed in self._inbox.close():  # adopted just as the stop began
+            if not self.hand_over(handed.sock, handed.client, handed.received):
+                handed.close()
         self._ready.clear()
         self._selector.close()
         self.listener.close()
         self.close_stop_signal()
-
-    def _abort_in_flight(self) -> None:
-        """Drain deadline passed with a request still running (an endless stream): cut it."""
-        sock = self._in_flight
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)

@@ -20,7 +20,9 @@ from ..http.parser import MESSAGE_END, BodyChunk, Request
 from ..signals import block_in_this_thread
 from ..wsgi.gateway import ClientDisconnected, WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
+from .adoption import HandedConnection
 from .base import FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, RECV_SIZE, BaseBackend
+from .inflight import CUT_INTERVAL
 from .transport import DONT_WAIT, SocketTransport, bound_sends, close_after_error
 from .waiting import ReadableWaiter
 
@@ -105,19 +107,42 @@ class ThreadedBackend(BaseBackend):
     def _accept(self) -> None:
         for sock, address in self.accept_ready():
             bound_sends(sock, self.config.send_timeout)  # reads wait for readiness first; this bounds writes
-            job: Callable[[], None] | None = None
             with self._workers_changed:
-                if len(self._workers) < self.config.max_connections:
-                    worker = ConnectionWorker(self, sock, address)
-                    self._workers.add(worker)
-                    job = worker.run
-                elif self._refusing < OVERLOAD_BACKLOG:
-                    self._refusing += 1
-                    job = partial(self._refuse_overload, sock)
+                job = self._admit(sock, address)
             if job is None:
                 sock.close()  # far past the bound: not even a thread to say so
             else:
                 self._threads.submit(job)
+
+    def adopt(self, connection: HandedConnection) -> bool:
+        """Serve a connection the process before this one handed over (called from the reloader's
+        thread). Past MAX_CONNECTIONS it is treated as a new connection would be, except that an
+        idle one is closed: it has no request to answer 503 to."""
+        sock = connection.sock
+        with self._workers_changed:
+            if self.stopping:
+                return False
+            bound_sends(sock, self.config.send_timeout)
+            job = self._admit(sock, connection.client, connection.received)
+        if job is None:
+            sock.close()
+        else:
+            self._threads.submit(job)
+        return True
+
+    def _admit(
+        self, sock: socket.socket, client: tuple[str, int], received: bytes | None = None
+    ) -> Callable[[], None] | None:
+        """The job that serves a new connection (``received``: adopted, with these bytes of its
+        next request already read), or None if it must be closed. Called with the lock held."""
+        if len(self._workers) < self.config.max_connections:
+            worker = ConnectionWorker(self, sock, client, received)
+            self._workers.add(worker)
+            return worker.run
+        if received == b"" or self._refusing >= OVERLOAD_BACKLOG:
+            return None
+        self._refusing += 1
+        return partial(self._refuse_overload, sock)
 
     def _refuse_overload(self, sock: socket.socket) -> None:
         """Past the connection bound: read what the client sent, then answer 503."""
@@ -137,27 +162,43 @@ class ThreadedBackend(BaseBackend):
             self._workers_changed.notify_all()
 
     def _drain(self) -> None:
-        """Idle connections see the stop signal and close; busy ones get until the deadline."""
+        """Idle connections see the stop signal and close (on a restart, they go to the next
+        process); open-ended responses are cut at once (nothing is left to finish, and their
+        threads may be asleep in the application's iterator: not waited for); busy ones get
+        until the deadline, then are cut too."""
         deadline = time.monotonic() + self.config.shutdown_timeout
-        with self._workers_changed:
-            while self._workers and (remaining := deadline - time.monotonic()) > 0:
-                self._workers_changed.wait(min(remaining, _SIGNAL_LATENCY))
-            leftover = list(self._workers)
-        for worker in leftover:
+        cut: set[socket.socket] = set()
+        while True:
+            cut |= self.responses.cut(open_ended_only=True)
+            with self._workers_changed:
+                busy = [worker for worker in self._workers if worker.sock not in cut]
+                remaining = deadline - time.monotonic()
+                if not busy or remaining <= 0:
+                    break
+                self._workers_changed.wait(min(remaining, CUT_INTERVAL))
+        if busy:
+            self.responses.cut()  # logged as cut now: their views may outlive this process
+        for worker in busy:
             worker.abort()
         joined_by = time.monotonic() + _JOIN_TIMEOUT
-        for worker in leftover:
+        for worker in busy:
             worker.join(max(0.0, joined_by - time.monotonic()))
 
 
 class ConnectionWorker:
     """One connection's request loop, with blocking reads bounded by timeouts."""
 
-    def __init__(self, backend: ThreadedBackend, sock: socket.socket, address: tuple[str, int]) -> None:
+    def __init__(
+        self, backend: ThreadedBackend, sock: socket.socket, address: tuple[str, int], received: bytes | None = None
+    ) -> None:
+        """``received``: an adopted connection, with these bytes of its next request head read."""
         self.backend = backend
         self.sock = sock
         self.client = (str(address[0]), int(address[1]))
         self.connection = HTTPConnection()
+        if received:
+            self.connection.receive(received)
+        self._carried = received or None
         self.transport = SocketTransport(sock, backend.config.send_timeout)
         self._finished = threading.Event()
         self._idle_wait = ReadableWaiter(sock, backend.stop_reader)
@@ -166,16 +207,21 @@ class ConnectionWorker:
         #: Only a blocking socket reads without Python's own wait (a socket with a timeout polls first).
         self._read_first = bool(DONT_WAIT) and sock.gettimeout() is None
         #: No request read yet: shutdown waits a moment for the first one (FIRST_REQUEST_GRACE).
-        self._fresh = True
+        self._fresh = received is None
+        #: Given to the next process on a restart: no longer ours to close.
+        self._handed = False
 
     def run(self) -> None:
         try:
-            while (request := self._next_request()) is not None and self._handle(request):
-                pass
+            request = self._next_request(self._carried)
+            while request is not None and self._handle(request):
+                request = self._next_request()
         except (ClientDisconnected, OSError):
             pass  # the client vanished: this connection ends, the server goes on
         finally:
-            if self._refused:
+            if self._handed:
+                pass
+            elif self._refused:
                 close_after_error(self.sock)
             else:
                 self.sock.close()
@@ -192,11 +238,14 @@ class ConnectionWorker:
 
     # -- reading -------------------------------------------------------------------------
 
-    def _next_request(self) -> Request | None:
-        """Wait for the next request head; None when the connection should close.
+    def _next_request(self, received: bytes | None = None) -> Request | None:
+        """Wait for the next request head; None when the connection should close (or was
+        handed over).
 
         The whole head must arrive within HEADER_TIMEOUT of its first byte, however slowly it
         trickles in (a slowloris client cannot hold the connection by sending a byte at a time).
+        ``received`` keeps the bytes of a head that began on an idle connection, so that a
+        restart can hand the connection over with them.
         """
         connection = self.connection
         head_deadline: float | None = None
@@ -217,13 +266,15 @@ class ConnectionWorker:
                     if not self._wait_for_first_byte():
                         return None
                     data = self.sock.recv(RECV_SIZE)
+                received = data
             else:
                 if head_deadline is None:
                     head_deadline = time.monotonic() + self.backend.config.header_timeout
-                if not self._readable(head_deadline - time.monotonic()):
-                    self._refuse(RequestTimeout("Timed out reading the request."), self.sock)
+                if not self._wait_for_more(head_deadline, received):
                     return None
                 data = self.sock.recv(RECV_SIZE)
+                if received is not None:
+                    received += data
             connection.receive(data)
 
     def _refuse(self, error: HTTPError, sock: socket.socket, request_line: str = "-") -> None:
@@ -243,11 +294,35 @@ class ConnectionWorker:
 
     def _wait_for_first_byte(self) -> bool:
         """Idle keep-alive wait: False on timeout, or on shutdown unless a request has arrived
-        (or, on a connection that has sent none yet, arrives within FIRST_REQUEST_GRACE).
+        (or, on a connection that has sent none yet, arrives within FIRST_REQUEST_GRACE). On a
+        restart the connection goes to the next process instead, unread.
         """
-        if self.sock.fileno() in self._idle_wait.wait(self.backend.config.keep_alive_timeout):
-            return True
-        return self._fresh and self.backend.stopping and self._readable(FIRST_REQUEST_GRACE)
+        readable = self.sock.fileno() in self._idle_wait.wait(self.backend.config.keep_alive_timeout)
+        if not self.backend.stopping:
+            return readable
+        if self._give_away(b""):
+            return False
+        return readable or (self._fresh and self._readable(FIRST_REQUEST_GRACE))
+
+    def _wait_for_more(self, deadline: float, received: bytes | None) -> bool:
+        """Wait for more of a request head: False once it timed out (answered 408) or went to
+        the next process on a restart, with the part received (known unless the head began
+        behind a pipelined request: then this process finishes it)."""
+        backend = self.backend
+        while True:
+            if received is not None and backend.stopping and self._give_away(received):
+                return False
+            watch_stop = received is not None and backend.handover is not None and not backend.stopping
+            ready = (self._idle_wait if watch_stop else self._data_wait).wait(deadline - time.monotonic())
+            if self.sock.fileno() in ready:
+                return True
+            if not ready:
+                self._refuse(RequestTimeout("Timed out reading the request."), self.sock)
+                return False
+
+    def _give_away(self, received: bytes) -> bool:
+        self._handed = self.backend.hand_over(self.sock, self.client, received)
+        return self._handed
 
     def _readable(self, timeout: float) -> bool:
         return bool(self._data_wait.wait(timeout))
@@ -295,13 +370,13 @@ class ConnectionWorker:
                 body = RequestBody(self._pull_body, awaiting_continue=request.expects_continue)
             else:
                 body = RequestBody()
-            summary = self.backend.exchange(
+            response = self.backend.exchange(
                 request, body, self.transport, self.client, self.sock, content_length=content_length
             )
         finally:
             if spool is not None:
                 spool.close()
-        if not summary.keep_alive or not self.connection.reusable:
+        if not response.keep_alive or not self.connection.reusable:
             return False
         if not self.connection.body_complete:
             unread = (request.content_length or 0) - body.bytes_read

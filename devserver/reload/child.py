@@ -3,7 +3,9 @@
 The command creates a :class:`ReloaderChild` when it runs with ``RUN_MAIN=true``. The
 listening socket itself comes from :func:`devserver.listener.inherited_listener`; this
 module only starts the watcher once the backend serves, and turns its verdict into a
-graceful stop (``backend.shutdown()``) followed by the restart exit code.
+graceful stop (``backend.shutdown()``) followed by the restart exit code. With a backend that
+takes part in hand-overs (:mod:`devserver.backends.adoption`), idle connections travel on the
+control socket: given up on a restart, adopted from the supervisor once serving.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Final, Protocol
 
+from ..backends.adoption import AdoptingBackend, HandedConnection, takes_part_in_handovers
 from ..conf import ServerConfig
 from ..signals import signals_blocked
 from .handoff import (
@@ -31,6 +34,7 @@ from .handoff import (
     encode_message,
     restart_message,
 )
+from .handover import RELEASED, ControlHandover, ControlReader, ControlWriter
 from .observer import ObserverFactory
 from .paths import PathRules
 from .watcher import Restart, WatchdogReloader
@@ -38,6 +42,11 @@ from .watcher import Restart, WatchdogReloader
 
 class Stoppable(Protocol):
     def shutdown(self, *, restart: bool = False) -> None: ...
+
+
+#: How long a restarting child waits, before it exits, for the supervisor's word that no more
+#: connections are on their way to it (normally already there: it is sent on "restart").
+RELEASE_TIMEOUT: Final = 2.0
 
 
 def _exit_now() -> None:
@@ -56,6 +65,10 @@ class ReloaderChild:
         #: Set once the watcher asked for a restart; the command then exits with code 3.
         self.restart: ReloadNote | None = None
         self.reloader: WatchdogReloader | None = None
+        self._writer = ControlWriter(control) if control is not None else None
+        #: The backend, once serving, if it adopts connections (else they are closed on arrival).
+        self._adopter: AdoptingBackend | None = None
+        self._released = threading.Event()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> ReloaderChild:
@@ -77,18 +90,27 @@ class ReloaderChild:
 
     def watch_supervisor(self, on_gone: Callable[[], None] = _exit_now) -> threading.Thread | None:
         """Call ``on_gone`` (by default, exit at once) when the supervisor's end of the control
-        socket closes: it died, even by SIGKILL, and this process must not outlive it."""
+        socket closes: it died, even by SIGKILL, and this process must not outlive it. Until
+        then, take what the supervisor sends: connections to adopt, and ``released``."""
         control = self.control
         if control is None:
             return None
 
-        def wait_for_eof() -> None:
-            with contextlib.suppress(OSError):
-                while control.recv(4096):
-                    pass  # the supervisor never writes; anything read is ignored
+        def listen() -> None:
+            reader = ControlReader(control)
+            try:
+                with contextlib.suppress(OSError):
+                    while (messages := reader.read()) is not None:
+                        for message, connection in messages:
+                            if connection is not None:
+                                self._adopt(connection)
+                            elif message["event"] == RELEASED:
+                                self._released.set()
+            finally:
+                reader.close()
             on_gone()
 
-        thread = threading.Thread(target=wait_for_eof, name="devserver-supervisor-watch", daemon=True)
+        thread = threading.Thread(target=listen, name="devserver-supervisor-watch", daemon=True)
         with signals_blocked():  # its threads (ours, watchdog's) leave Ctrl-C to the main thread
             thread.start()
         return thread
@@ -123,8 +145,17 @@ class ReloaderChild:
         with signals_blocked():  # its threads (ours, watchdog's) leave Ctrl-C to the main thread
             reloader.start_observing()
             threading.Thread(target=reloader.run_loop, name="devserver-watcher", daemon=True).start()
-        self._send(encode_message(READY))
+        self._send(encode_message(READY, adopts=self.take_part_in_handovers(backend)))
         return reloader
+
+    def take_part_in_handovers(self, backend: object) -> bool:
+        """Let ``backend`` give its idle connections to the supervisor on a restart and adopt
+        those the supervisor sends; False if it cannot (they are then closed, as before)."""
+        if self._writer is None or not takes_part_in_handovers(backend):
+            return False
+        backend.handover = ControlHandover(self._writer)
+        self._adopter = backend
+        return True
 
     def request_restart(self, restart: Restart, backend: Stoppable) -> None:
         """Tell the supervisor why (it starts the next child at once, while this one drains),
@@ -134,7 +165,22 @@ class ReloaderChild:
         self._send(restart_message(note))
         backend.shutdown(restart=True)
 
+    def leave(self, timeout: float = RELEASE_TIMEOUT) -> None:
+        """Before a restarting child exits: wait until the supervisor sends nothing more here.
+        A connection it sent meanwhile went back to it, so none is lost with this process."""
+        if self.restarting and self._adopter is not None:
+            self._released.wait(timeout)
+
+    def _adopt(self, connection: HandedConnection) -> None:
+        """Serve a connection from the supervisor; while restarting, give it back."""
+        adopter = self._adopter
+        if adopter is not None and adopter.adopt(connection):
+            return
+        handover = adopter.handover if adopter is not None else None
+        if not (self.restarting and handover is not None and handover.give(connection)):
+            connection.close()
+
     def _send(self, message: bytes) -> None:
-        if self.control is not None:
+        if self._writer is not None:
             with contextlib.suppress(OSError):  # the supervisor is gone: the EOF watch exits
-                self.control.sendall(message)
+                self._writer.send(message)

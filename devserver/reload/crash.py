@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from ..backends.adoption import HandedConnection
 from ..conf import ServerConfig
 from .changes import Debouncer, forget_bytecode
 from .errorpage import ErrorPageServer, crash_details, render_page
@@ -102,9 +103,11 @@ class CrashWatch:
         forget_bytecode(batch.paths)
         return ReloadNote(describe_change(first, len(batch)), time.time() - (now - batch.first_seen))
 
-    def stop(self) -> None:
-        """Stop answering (connections wait in the backlog for the next child) and watching."""
-        self.pages.stop()
+    def stop(self) -> list[HandedConnection]:
+        """Stop answering (connections wait in the backlog for the next child) and watching;
+        the held connections that sent nothing yet are the caller's again."""
+        silent = self.pages.stop()
         if self._running is not None:
             self._running.stop(join=False)
             self._running = None
+        return silent

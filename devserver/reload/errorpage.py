@@ -7,6 +7,7 @@ just enough HTTP for that and stops accepting before the next child starts.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import html
 import selectors
@@ -15,6 +16,7 @@ import threading
 import time
 from typing import Final
 
+from ..backends.adoption import HandedConnection
 from ..backends.transport import close_after_error
 
 #: How long a client may take to send its request head, and how much of it is read.
@@ -62,13 +64,19 @@ def response_head(body_length: int) -> bytes:
 
 
 class ErrorPageServer:
-    """Answers every request on ``listener`` with ``page`` (status 500) until :meth:`stop`."""
+    """Answers every request on ``listener`` with ``page`` (status 500) until :meth:`stop`, and
+    on the connections a restarting child handed over (:meth:`hold`) once they send one."""
 
     def __init__(self, listener: socket.socket, page: bytes) -> None:
         self.listener = listener
         self.page = page
         self._head = response_head(len(page))
-        self._stop_reader, self._stop_writer = socket.socketpair()
+        #: Written to stop the loop, or to have it watch newly held connections.
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._stopping = False
+        self._arriving: collections.deque[HandedConnection] = collections.deque()
+        #: Held connections that have sent nothing yet (only the loop's thread touches it).
+        self._silent: dict[socket.socket, HandedConnection] = {}
         self._accepting: threading.Thread | None = None
         self._answering: set[threading.Thread] = set()
         self._lock = threading.Lock()
@@ -77,15 +85,30 @@ class ErrorPageServer:
         self._accepting = threading.Thread(target=self._accept_loop, name="devserver-error-page", daemon=True)
         self._accepting.start()
 
-    def stop(self) -> None:
-        """Stop accepting: connections then wait in the backlog for the next child. Answers
-        in progress finish on their own threads (bounded by :data:`READ_TIMEOUT`)."""
+    def hold(self, connection: HandedConnection) -> None:
+        """Answer a handed-over connection's next request (at once if it has begun)."""
+        if connection.received:
+            self._spawn_answer(connection.sock, connection.received)
+            return
+        self._arriving.append(connection)
         with contextlib.suppress(OSError):
-            self._stop_writer.send(b"x")
+            self._wake_writer.send(b"h")
+
+    def stop(self) -> list[HandedConnection]:
+        """Stop accepting: connections then wait in the backlog for the next child. Answers
+        in progress finish on their own threads (bounded by :data:`READ_TIMEOUT`). Held
+        connections that have sent nothing are returned, for the next child."""
+        self._stopping = True
+        with contextlib.suppress(OSError):
+            self._wake_writer.send(b"x")
         if self._accepting is not None:
             self._accepting.join()
-        self._stop_reader.close()
-        self._stop_writer.close()
+        self._wake_reader.close()
+        self._wake_writer.close()
+        silent = [*self._silent.values(), *self._arriving]
+        self._silent.clear()
+        self._arriving.clear()
+        return silent
 
     def wait_idle(self, timeout: float) -> bool:
         """Whether every answer in progress finished within ``timeout``."""
@@ -100,12 +123,29 @@ class ErrorPageServer:
         self.listener.setblocking(False)
         with selectors.DefaultSelector() as selector:
             selector.register(self.listener, selectors.EVENT_READ)
-            selector.register(self._stop_reader, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
             while True:
-                ready = {key.fileobj for key, _ in selector.select()}
-                if self._stop_reader in ready:
+                self._watch_arrivals(selector)
+                for key, _ in selector.select():
+                    if key.fileobj is self._wake_reader:
+                        with contextlib.suppress(OSError):
+                            self._wake_reader.recv(4096)
+                    elif key.fileobj is self.listener:
+                        self._accept_pending()
+                    elif isinstance(key.fileobj, socket.socket):  # a held connection speaks (or closed)
+                        selector.unregister(key.fileobj)
+                        connection = self._silent.pop(key.fileobj)
+                        self._spawn_answer(connection.sock, connection.received)
+                if self._stopping:
+                    for sock in self._silent:
+                        selector.unregister(sock)
                     return
-                self._accept_pending()
+
+    def _watch_arrivals(self, selector: selectors.BaseSelector) -> None:
+        while self._arriving:
+            connection = self._arriving.popleft()
+            self._silent[connection.sock] = connection
+            selector.register(connection.sock, selectors.EVENT_READ)
 
     def _accept_pending(self) -> None:
         while True:
@@ -115,15 +155,20 @@ class ErrorPageServer:
                 return
             except OSError:  # e.g. EMFILE; the next readiness tries again
                 return
-            thread = threading.Thread(target=self._answer, args=(sock,), name="devserver-error-answer", daemon=True)
-            with self._lock:
-                self._answering.add(thread)
-            thread.start()
+            self._spawn_answer(sock)
 
-    def _answer(self, sock: socket.socket) -> None:
+    def _spawn_answer(self, sock: socket.socket, received: bytes = b"") -> None:
+        thread = threading.Thread(
+            target=self._answer, args=(sock, received), name="devserver-error-answer", daemon=True
+        )
+        with self._lock:
+            self._answering.add(thread)
+        thread.start()
+
+    def _answer(self, sock: socket.socket, received: bytes) -> None:
         try:
             sock.settimeout(READ_TIMEOUT)
-            head = self._read_head(sock)
+            head = self._read_head(sock, received)
             if head is not None:
                 body = b"" if head.startswith(b"HEAD ") else self.page
                 sock.sendall(self._head + body)
@@ -136,8 +181,7 @@ class ErrorPageServer:
                 self._answering.discard(threading.current_thread())
 
     @staticmethod
-    def _read_head(sock: socket.socket) -> bytes | None:
-        received = b""
+    def _read_head(sock: socket.socket, received: bytes = b"") -> bytes | None:
         while b"\r\n\r\n" not in received and len(received) < MAX_HEAD:
             chunk = sock.recv(8192)
             if not chunk:

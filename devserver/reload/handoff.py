@@ -71,10 +71,18 @@ def encode_message(event: str, **fields: Any) -> bytes:
 def decode_messages(data: bytes) -> Iterator[dict[str, Any]]:
     """The complete, well-formed messages in ``data``; anything else is skipped."""
     for line in data.splitlines():
-        with contextlib.suppress(ValueError):
-            message = json.loads(line)
-            if isinstance(message, dict) and isinstance(message.get("event"), str):
-                yield message
+        message = decode_message(line)
+        if message is not None:
+            yield message
+
+
+def decode_message(line: bytes) -> dict[str, Any] | None:
+    """One line's message; None if it is not one."""
+    with contextlib.suppress(ValueError):
+        message = json.loads(line)
+        if isinstance(message, dict) and isinstance(message.get("event"), str):
+            return message
+    return None
 
 
 def restart_message(note: ReloadNote) -> bytes:

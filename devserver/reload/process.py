@@ -2,8 +2,9 @@
 
 Each :class:`ChildProcess` gets the listening socket and its own control socket pair, and
 three daemon threads turn what it does into events on the supervisor's queue: its stderr
-(copied through, the end kept for the error page), its messages ("ready", "restart"), and
-its exit. A process can also start as a warm spare and be given its orders later.
+(copied through, the end kept for the error page), its messages ("ready", "restart", the
+connections it hands over), and its exit. A process can also start as a warm spare and be
+given its orders later.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Final, Protocol
 
 import devserver
 
+from ..backends.adoption import HandedConnection
 from ..conf import ServerConfig
 from ..signals import signals_blocked
 from .handoff import (
@@ -34,16 +36,18 @@ from .handoff import (
     SPAWNED_AT_ENV,
     ReloadNote,
     config_from_message,
-    decode_messages,
     note_from_message,
     spares_from_message,
 )
+from .handover import ControlHandover, ControlReader, ControlWriter, released_message
 
 #: How much of a process's stderr is kept for the error page.
 OUTPUT_TAIL: Final = 64 * 1024
 #: After a process exits, how long its stderr and control socket may take to reach EOF
 #: (a grandchild that inherited them could hold them open forever).
 _DRAIN_TIMEOUT: Final = 1.0
+#: The supervisor's loop waits at most this long for room in a child's control socket.
+_SEND_TIMEOUT: Final = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +77,21 @@ class ConfigReported:
     spares: bool = True
 
 
-ChildEvent = ChildReady | RestartRequested | ChildExited | ConfigReported
+@dataclass(frozen=True, slots=True)
+class ConnectionHanded:
+    """A restarting child gave up an idle connection: the supervisor owns it now."""
+
+    child: ChildProcess
+    connection: HandedConnection
+
+
+ProcessEvent = ChildReady | RestartRequested | ChildExited | ConfigReported | ConnectionHanded
 
 
 class EventSink(Protocol):
     """Where the process's threads report (the supervisor's queue)."""
 
-    def put(self, event: ChildEvent, /) -> None: ...
+    def put(self, event: ProcessEvent, /) -> None: ...
 
 
 def interpreter_prefix() -> list[str]:
@@ -134,6 +146,9 @@ class ChildProcess:
         self.spawned_as_spare = spare
         #: Whether it said it serves (a spare's orders are not enough).
         self.ready = False
+        #: Whether it said its backend adopts connections handed over from an earlier child.
+        self.adopts = False
+        self._writer = ControlWriter(self.control, timeout=_SEND_TIMEOUT)
         self.spawned_at = time.time()
         env = {**env, CONTROL_FD_ENV: str(self.control_fd), SPAWNED_AT_ENV: repr(self.spawned_at)}
         try:
@@ -171,6 +186,15 @@ class ChildProcess:
         orders = {"argv": list(argv), "program": list(program), "env": env}
         self.control.sendall(json.dumps(orders).encode() + b"\n")
 
+    def send_connection(self, connection: HandedConnection) -> bool:
+        """Give ``connection`` to this (serving) child: True once sent (and closed here)."""
+        return ControlHandover(self._writer).give(connection)
+
+    def release(self) -> None:
+        """Tell a restarting child that no connection will be sent to it any more."""
+        with contextlib.suppress(OSError):
+            self._writer.send(released_message())
+
     def signal(self, signum: int) -> None:
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -203,18 +227,23 @@ class ChildProcess:
                         sink.flush()
 
     def _read_control(self, events: EventSink) -> None:
-        pending = b""
-        with contextlib.suppress(OSError):
-            while chunk := self.control.recv(4096):
-                complete, _, pending = (pending + chunk).rpartition(b"\n")
-                for message in decode_messages(complete):
-                    if message["event"] == READY:
-                        self.ready = True
-                        events.put(ChildReady(self))
-                    elif message["event"] == RESTART:
-                        events.put(RestartRequested(self, note_from_message(message)))
-                    elif message["event"] == CONFIG and (config := config_from_message(message)) is not None:
-                        events.put(ConfigReported(self, config, spares_from_message(message)))
+        reader = ControlReader(self.control)
+        try:
+            with contextlib.suppress(OSError):
+                while (messages := reader.read()) is not None:
+                    for message, connection in messages:
+                        if connection is not None:
+                            events.put(ConnectionHanded(self, connection))
+                        elif message["event"] == READY:
+                            self.adopts = message.get("adopts") is True
+                            self.ready = True
+                            events.put(ChildReady(self))
+                        elif message["event"] == RESTART:
+                            events.put(RestartRequested(self, note_from_message(message)))
+                        elif message["event"] == CONFIG and (config := config_from_message(message)) is not None:
+                            events.put(ConfigReported(self, config, spares_from_message(message)))
+        finally:
+            reader.close()
 
     def _wait(self, events: EventSink) -> None:
         returncode = self.process.wait()

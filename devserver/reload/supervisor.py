@@ -19,6 +19,9 @@ It reads no settings itself: it starts with the configuration it is given, and e
 reports its effective one (``DEVSERVER`` included) once it has loaded it, which is what a
 supervisor that never imports the project (:mod:`devserver.launcher`) relies on.
 
+A restarting child hands its idle keep-alive connections over; the supervisor holds them
+until the next child serves (:mod:`.held`).
+
 Signals, messages, exits and file changes all arrive as events on one queue (which a
 signal wakes, whichever thread receives it), consumed by one loop. Once a child serves, a
 warm spare (:mod:`.spare`) gets Django imported ahead of the next restart.
@@ -37,17 +40,20 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Final
 
+from ..backends.adoption import HandedConnection
 from ..conf import ServerConfig
 from ..errors import EXIT_FORCED, EXIT_OK, EXIT_USAGE, RESTART_EXIT_CODE
 from ..listener import LISTEN_FD_ENV
 from ..readiness import SUPERVISOR_PID_ENV
 from .events import EventQueue
 from .handoff import PATCHES_THE_STDLIB, RELOAD_REASON_ENV, RELOAD_STARTED_ENV, ReloadNote
+from .held import HeldConnections
 from .process import (
     ChildExited,
     ChildProcess,
     ChildReady,
     ConfigReported,
+    ConnectionHanded,
     RestartRequested,
     exit_description,
     interpreter_prefix,
@@ -70,7 +76,7 @@ class StopRequested:
     signum: int
 
 
-Event = StopRequested | ChildReady | RestartRequested | ChildExited | ConfigReported | Path
+Event = StopRequested | ChildReady | RestartRequested | ChildExited | ConfigReported | ConnectionHanded | Path
 
 
 class Supervisor:
@@ -109,6 +115,8 @@ class Supervisor:
         self.active: ChildProcess | None = None
         self.spare: ChildProcess | None = None
         self.crash: CrashWatch | None = None
+        #: Connections given up by a restarting child, waiting for the next one to serve.
+        self.held = HeldConnections()
         self.stopping = False
         self.stop_requested = False
         #: The exit status once stopped (unless forced).
@@ -140,6 +148,7 @@ class Supervisor:
             return EXIT_FORCED if self.forced else self.status
         finally:
             self._end_crash_watch()
+            self.held.close()
             for child in list(self.children):  # only after an unexpected error: leave no orphan
                 child.signal(signal.SIGKILL)
             self.close()
@@ -169,7 +178,10 @@ class Supervisor:
             self.stop_requested = True
         elif isinstance(event, ChildExited):
             self._exited(event.child, event.returncode)
+        elif isinstance(event, ConnectionHanded):
+            self._place(event.connection)
         elif isinstance(event, RestartRequested):
+            event.child.release()  # nothing more is sent to it: it may exit once drained
             if event.child is self.active and not self.stopping:
                 self.active = None  # it drains and exits 3 by itself; the next one starts now
                 self._start(event.note)
@@ -223,6 +235,7 @@ class Supervisor:
     def _ready(self, child: ChildProcess) -> None:
         if child is not self.active:
             return
+        self.held.pass_to(child)
         if self._spare_suspected:  # a spare failed where a fresh child works: no more spares
             self._spare_suspected = False
             self._program = None
@@ -266,11 +279,23 @@ class Supervisor:
             self._spare_suspected = False
             self._begin_crash_watch(child, returncode)
 
+    def _place(self, connection: HandedConnection) -> None:
+        """A connection a restarting child gave up: to the child that serves, else held."""
+        if self.stopping:
+            connection.close()
+        elif self.crash is not None:
+            self.crash.pages.hold(connection)
+        else:
+            self.held.hold(connection)
+            if self.active is not None and self.active.ready:
+                self.held.pass_to(self.active)
+
     def _stop(self, *, force: bool = False) -> None:
         if not self.stopping:
             self.stopping = True
             self._kill_at = time.monotonic() + self.config.shutdown_timeout + KILL_GRACE
             self._end_crash_watch()
+            self.held.close()
         if force and not self.forced:
             self.forced = True
             forced_deadline = time.monotonic() + FORCED_KILL_GRACE
@@ -298,9 +323,11 @@ class Supervisor:
         warning = self.crash.start(since=child.spawned_at)
         if warning:
             self._write(warning)
+        for connection in self.held.take():
+            self.crash.pages.hold(connection)
         self._warm_spare()
 
     def _end_crash_watch(self) -> None:
         crash, self.crash = self.crash, None
         if crash is not None:
-            crash.stop()
+            self.held.hold_all(crash.stop())  # connections still silent wait for the next child

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import stat
+import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from types import TracebackType
@@ -72,26 +73,47 @@ class WSGIGateway:
         keep_alive: bool,
         content_length: int | None = None,
     ) -> ResponseSummary:
-        environ = self._environ.build(request, client, body, content_length)
-        writer = ResponseWriter(request, transport, keep_alive=keep_alive, body=body, validator=self._validator)
-        writer.run(self.application, environ)
+        writer = self.writer(request, body, transport, keep_alive=keep_alive)
+        self.respond(writer, request, body, client, content_length)
         return writer.summary()
+
+    def writer(self, request: Request, body: RequestBody, transport: Transport, *, keep_alive: bool) -> ResponseWriter:
+        """The response to ``request``, before the application runs: a backend can keep it at
+        hand (to cut it on shutdown) while :meth:`respond` runs."""
+        return ResponseWriter(request, transport, keep_alive=keep_alive, body=body, validator=self._validator)
+
+    def respond(
+        self,
+        writer: ResponseWriter,
+        request: Request,
+        body: RequestBody,
+        client: tuple[str, int],
+        content_length: int | None = None,
+    ) -> None:
+        writer.run(self.application, self._environ.build(request, client, body, content_length))
 
 
 class ResponseWriter:
-    """One response: ``start_response``, ``write`` and the iteration of the result."""
+    """One response: ``start_response``, ``write`` and the iteration of the result.
+
+    Another thread may read how far it got (:attr:`head_sent`, :attr:`body_bytes`,
+    :attr:`open_ended`) to cut it and log it as cut.
+    """
 
     __slots__ = (
         "_body",
         "_framer",
-        "_head_sent",
         "_length_hint",
         "_request",
+        "_result",
         "_start",
-        "_status",
         "_transport",
         "_validator",
         "body_bytes",
+        "head_sent",
+        "returned",
+        "started",
+        "status",
     )
 
     def __init__(
@@ -109,9 +131,14 @@ class ResponseWriter:
         self._transport = transport
         self._framer = ResponseFramer(method=request.method, http_version=request.http_version, keep_alive=keep_alive)
         self._start: ResponseStart | None = None
-        self._head_sent = False
         self._length_hint: int | None = None
-        self._status = 500
+        self._result: Iterable[bytes] | None = None
+        #: ``time.perf_counter()`` when the request was handed to this writer.
+        self.started = time.perf_counter()
+        #: Whether the application has returned its iterable (the view is done).
+        self.returned = False
+        self.head_sent = False
+        self.status = 500
         self.body_bytes = 0
 
     # -- the WSGI callables ------------------------------------------------------------
@@ -121,7 +148,7 @@ class ResponseWriter:
     ) -> Callable[[bytes], None]:
         if exc_info is not None:
             try:
-                if self._head_sent:
+                if self.head_sent:
                     raise exc_info[1].with_traceback(exc_info[2])
             finally:
                 exc_info = None
@@ -142,7 +169,8 @@ class ResponseWriter:
     def run(self, application: WSGIApplication, environ: Environ) -> None:
         result: Iterable[bytes] | None = None
         try:
-            result = application(environ, self.start_response)
+            result = self._result = application(environ, self.start_response)
+            self.returned = True
             if isinstance(result, (list, tuple)) and len(result) == 1 and isinstance(result[0], bytes):
                 self._length_hint = len(result[0])
             if not (isinstance(result, FileWrapper) and self._send_file(result)):
@@ -166,7 +194,29 @@ class ResponseWriter:
                     logger.exception("Error closing the response of %s", self._request.request_line)
 
     def summary(self) -> ResponseSummary:
-        return ResponseSummary(self._status, self.body_bytes, self._framer.keep_alive)
+        return ResponseSummary(self.status, self.body_bytes, self._framer.keep_alive)
+
+    @property
+    def keep_alive(self) -> bool:
+        """Whether the connection can carry another request once this response is over."""
+        return self._framer.keep_alive
+
+    @property
+    def request_line(self) -> str:
+        return self._request.request_line
+
+    @property
+    def open_ended(self) -> bool:
+        """Nothing is left to finish: the application has returned, and what remains is a stream
+        of unknown length (no Content-Length; not a list, not a Django response that is
+        ``streaming = False``), such as server-sent events. A shutdown cuts it at once, where a
+        view still running, or a body of known length, keeps its grace period."""
+        if not self.returned:
+            return False
+        result = self._result
+        if isinstance(result, (list, tuple)) or getattr(result, "streaming", True) is False:
+            return False
+        return self._start is None or self._start.content_length is None
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -176,8 +226,8 @@ class ResponseWriter:
             raise InvalidResponseError("The application returned without calling start_response()")
         if self._body is not None and self._body.awaiting_continue:
             self._framer.keep_alive = False  # the client may still send the body it was never invited to
-        self._head_sent = True
-        self._status = start.status_code
+        self.head_sent = True
+        self.status = start.status_code
         return self._framer.head(
             start.status,
             start.headers,
@@ -198,7 +248,7 @@ class ResponseWriter:
             if len(data) > room:
                 data = data[:room]  # never send more than the application promised
                 self._framer.keep_alive = False
-        if self._head_sent:
+        if self.head_sent:
             self._transport.send(self._framer.body(data))
         else:
             head = self._head(self._length_hint)
@@ -207,7 +257,7 @@ class ResponseWriter:
             self.body_bytes += len(data)
 
     def _finish(self) -> None:
-        if not self._head_sent:
+        if not self.head_sent:
             self._transport.send(self._head(0) + self._framer.end())
         elif tail := self._framer.end():
             self._transport.send(tail)
@@ -243,9 +293,9 @@ class ResponseWriter:
     def _fail(self) -> None:
         """After an application error: a 500 if nothing was sent yet, else cut the connection."""
         self._framer.keep_alive = False
-        if self._head_sent:
+        if self.head_sent:
             return
-        self._status = 500
-        self._head_sent = True
+        self.status = 500
+        self.head_sent = True
         with contextlib.suppress(ClientDisconnected):
             self._transport.send(error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "See the server log."))

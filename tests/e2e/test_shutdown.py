@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 import signal
 import socket
 import threading
@@ -56,17 +57,37 @@ def test_signal_lets_in_flight_request_finish_then_exits_zero(
     assert "Shutting down" in server.output()
 
 
-def test_endless_stream_is_cut_at_the_drain_deadline(start_server: ServerFactory, backend_name: str) -> None:
-    server = start_server("--backend", backend_name, "--shutdown-timeout", "1")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_an_open_ended_stream_is_cut_at_once_and_logged_as_cut(
+    start_server: ServerFactory, backend_name: str, signum: signal.Signals
+) -> None:
+    server = start_server("--backend", backend_name, "--shutdown-timeout", "30")
     with socket.create_connection((server.host, server.port), timeout=10) as client:
         client.sendall(b"GET /events/?interval=0.1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        assert b"data: tick 0" in _read_until(client, b"data: tick 0")
+        assert b"data: tick 1" in _read_until(client, b"data: tick 1")  # tick 0 is counted by now
         started = time.monotonic()
-        server.signal(signal.SIGTERM)
+        server.signal(signum)
+        _read_until(client, b"never sent")  # to the end: the server cut the stream
         code = server.wait()
         elapsed = time.monotonic() - started
     assert code == 0, server.output()
-    assert elapsed < 8, f"took {elapsed:.1f}s to stop with an endless stream open"
+    assert elapsed < 5, f"took {elapsed:.1f}s to stop with an endless stream open (the deadline was 30 s)"
+    assert re.search(r'"GET /events/\?interval=0.1 HTTP/1.1" 200 \(cut\) [1-9]\d* \d+\.\dms', server.output())
+
+
+def test_a_view_still_running_at_the_deadline_is_logged_as_cut_before_the_exit(
+    start_server: ServerFactory, backend_name: str
+) -> None:
+    server = start_server("--backend", backend_name, "--shutdown-timeout", "1")
+    thread, result = start_request(server, "/slow/?seconds=4")
+    wait_for_log(server, "slow view: sleeping")
+    server.signal(signal.SIGTERM)
+    assert server.wait() == 0
+    thread.join(10)
+    output = server.output()
+    assert "error" in result, result  # the client got nothing: the view had not returned
+    assert '"GET /slow/?seconds=4 HTTP/1.1" - (cut) 0 ' in output
+    assert '"GET /slow/?seconds=4 HTTP/1.1" 200' not in output
 
 
 def test_idle_keep_alive_connections_do_not_delay_shutdown(start_server: ServerFactory, backend_name: str) -> None:
@@ -104,6 +125,7 @@ def test_second_interrupt_exits_at_once(start_server: ServerFactory, backend_nam
     assert time.monotonic() - started < 5
     assert code != 0
     assert "Forced exit" in server.output()
+    assert '"GET /slow/?seconds=30 HTTP/1.1" - (cut) 0 ' in server.output()  # logged before the exit
     assert not ready_file.exists(), "a forced exit left the ready file behind"
     thread.join(40)
 

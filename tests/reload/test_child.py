@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import queue
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from devserver.backends.adoption import ConnectionHandover, HandedConnection
 from devserver.reload.child import ReloaderChild
 from devserver.reload.handoff import CONTROL_FD_ENV, SPAWNED_AT_ENV, ReloadNote, decode_messages, note_from_message
+from devserver.reload.handover import ControlHandover, ControlReader, ControlWriter, released_message
 from devserver.reload.watcher import Restart
 
 
@@ -94,3 +98,99 @@ def test_a_restart_tells_the_supervisor_why_then_stops_the_backend(
     assert note is not None
     assert note.reason == "shop/views.py changed (and 2 more)"
     assert child.restart == note
+
+
+class AdoptingBackend(Backend):
+    def __init__(self, *, adopts: bool = True) -> None:
+        super().__init__()
+        self.handover: ConnectionHandover | None = None
+        self.adopted: queue.SimpleQueue[HandedConnection] = queue.SimpleQueue()
+        self._adopts = adopts
+
+    def adopt(self, connection: HandedConnection) -> bool:
+        if not self._adopts:
+            return False
+        self.adopted.put(connection)
+        return True
+
+
+@pytest.fixture
+def tcp() -> Iterator[tuple[socket.socket, socket.socket]]:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname()[:2], timeout=10)
+        server_side, _ = listener.accept()
+    with client:
+        yield server_side, client
+    server_side.close()
+
+
+def test_connections_from_the_supervisor_are_adopted_by_the_backend(
+    pair: tuple[socket.socket, socket.socket], tcp: tuple[socket.socket, socket.socket]
+) -> None:
+    supervisor_end, child_end = pair
+    child, backend = ReloaderChild(child_end), AdoptingBackend()
+    assert child.take_part_in_handovers(backend)
+    assert backend.handover is not None
+    watcher = child.watch_supervisor(on_gone=lambda: None)
+    server_side, client = tcp
+    assert ControlHandover(ControlWriter(supervisor_end)).give(HandedConnection(server_side, ("127.0.0.1", 7), b"GE"))
+    adopted = backend.adopted.get(timeout=10)
+    with adopted.sock:
+        assert (adopted.client, adopted.received) == (("127.0.0.1", 7), b"GE")
+        adopted.sock.sendall(b"adopted")
+        assert client.recv(10) == b"adopted"
+    supervisor_end.shutdown(socket.SHUT_RDWR)
+    assert watcher is not None
+    watcher.join(10)
+
+
+def test_a_restarting_child_gives_back_what_it_is_sent_and_leaves_once_released(
+    pair: tuple[socket.socket, socket.socket],
+    tcp: tuple[socket.socket, socket.socket],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    supervisor_end, child_end = pair
+    monkeypatch.chdir(tmp_path)
+    child, backend = ReloaderChild(child_end), AdoptingBackend(adopts=False)  # a stopping backend refuses
+    assert child.take_part_in_handovers(backend)
+    watcher = child.watch_supervisor(on_gone=lambda: None)
+    child.request_restart(Restart(tmp_path / "views.py", changed=1, waited=0.0), backend)
+    server_side, client = tcp
+    writer = ControlWriter(supervisor_end)
+    assert ControlHandover(writer).give(HandedConnection(server_side, ("127.0.0.1", 8)))
+    writer.send(released_message())
+    reader = ControlReader(supervisor_end)
+    messages: list[tuple[dict[str, object], HandedConnection | None]] = []
+    while len(messages) < 2:
+        batch = reader.read()
+        assert batch is not None
+        messages += batch
+    (restart, _), (_, given_back) = messages
+    assert restart["event"] == "restart"
+    assert given_back is not None  # back to the supervisor, for the next child
+    with given_back.sock:
+        given_back.sock.sendall(b"back")
+        assert client.recv(10) == b"back"
+    started = time.monotonic()
+    child.leave(timeout=30)
+    assert time.monotonic() - started < 10  # released: no waiting for the timeout
+    supervisor_end.shutdown(socket.SHUT_RDWR)
+    assert watcher is not None
+    watcher.join(10)
+    reader.close()
+
+
+def test_a_child_whose_backend_cannot_adopt_closes_what_it_is_sent(
+    pair: tuple[socket.socket, socket.socket], tcp: tuple[socket.socket, socket.socket]
+) -> None:
+    supervisor_end, child_end = pair
+    child = ReloaderChild(child_end)
+    assert not child.take_part_in_handovers(Backend())
+    watcher = child.watch_supervisor(on_gone=lambda: None)
+    server_side, client = tcp
+    assert ControlHandover(ControlWriter(supervisor_end)).give(HandedConnection(server_side, ("127.0.0.1", 9)))
+    assert client.recv(10) == b""
+    supervisor_end.shutdown(socket.SHUT_RDWR)
+    assert watcher is not None
+    watcher.join(10)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from devserver.backends.adoption import HandedConnection
 from devserver.reload.errorpage import ErrorPageServer, crash_details, render_page
 
 OUTPUT = """[29/Nov/2026 10:00:00] "GET / HTTP/1.1" 200 12
@@ -53,8 +54,20 @@ def pages(listener: socket.socket) -> Iterator[ErrorPageServer]:
     server = ErrorPageServer(listener, render_page("It crashed.", crash_details(OUTPUT)))
     server.start()
     yield server
-    server.stop()
+    for silent in server.stop():
+        silent.close()
     assert server.wait_idle(10)
+
+
+@pytest.fixture
+def tcp() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """A connection a restarting child handed over: (the server's side, the client's side)."""
+    with socket.create_server(("127.0.0.1", 0)) as elsewhere:
+        client = socket.create_connection(elsewhere.getsockname()[:2], timeout=10)
+        server_side, _ = elsewhere.accept()
+    with client:
+        yield server_side, client
+    server_side.close()
 
 
 def request(listener: socket.socket, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
@@ -106,3 +119,29 @@ def test_once_stopped_connections_wait_in_the_backlog(listener: socket.socket) -
         accepted, _ = listener.accept()  # still queued: the next child would accept it
         with accepted:
             assert accepted.recv(100).startswith(b"GET / HTTP/1.1")
+
+
+@pytest.mark.parametrize("received", [b"", b"GET /after/the/crash/ HTTP/1.1\r\nHo"])
+def test_a_held_connection_gets_the_page_for_its_next_request(
+    pages: ErrorPageServer, tcp: tuple[socket.socket, socket.socket], received: bytes
+) -> None:
+    server_side, client = tcp
+    pages.hold(HandedConnection(server_side, ("127.0.0.1", 1), received))
+    client.sendall(b"st: x\r\n\r\n" if received else b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = client.makefile("rb").read()
+    assert answer.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
+    assert b"SyntaxError" in answer
+
+
+def test_a_held_connection_still_silent_is_given_back_on_stop(
+    listener: socket.socket, tcp: tuple[socket.socket, socket.socket]
+) -> None:
+    server_side, client = tcp
+    server = ErrorPageServer(listener, b"page")
+    server.start()
+    held = HandedConnection(server_side, ("127.0.0.1", 1))
+    server.hold(held)
+    assert server.stop() == [held]  # for the next child
+    assert server_side.fileno() != -1
+    client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert server_side.recv(100).startswith(b"GET / HTTP/1.1")  # unanswered, unread

@@ -12,10 +12,11 @@ from types import FrameType
 import pytest
 
 from devserver.reload.process import (
-    ChildEvent,
     ChildExited,
     ChildProcess,
     ChildReady,
+    ConnectionHanded,
+    ProcessEvent,
     ctrl_c_held,
     exit_description,
 )
@@ -29,7 +30,7 @@ sys.stderr.write(f"SIGINT blocked: {blocked}\\nboom\\n")
 sys.exit(5)
 """
 
-Events = queue.SimpleQueue[ChildEvent]
+Events = queue.SimpleQueue[ProcessEvent]
 
 
 @pytest.fixture
@@ -81,3 +82,34 @@ def test_a_sigint_during_a_spawn_is_delayed_not_lost() -> None:
 )
 def test_exits_are_described(returncode: int, description: str) -> None:
     assert exit_description(returncode) == description
+
+
+HANDING_OVER = """
+import array, os, socket
+control = socket.socket(fileno=int(os.environ["DEVSERVER_CONTROL_FD"]))
+listener = socket.socket(fileno=int(os.environ["LISTEN_FD"]))
+client = socket.create_connection(listener.getsockname()[:2])
+server_side, address = listener.accept()
+control.sendall(b'{"event": "ready", "adopts": true}\\n')
+message = b'{"event": "connection", "client": ["127.0.0.1", 4321], "received": "R0U="}\\n'
+control.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [server_side.fileno()]))])
+client.sendall(b"sent before the child exited")
+"""
+
+
+def test_a_connection_a_child_hands_over_becomes_the_supervisors(listener: socket.socket) -> None:
+    events: Events = queue.SimpleQueue()
+    env = {"LISTEN_FD": str(listener.fileno())}
+    child = ChildProcess([sys.executable, "-c", HANDING_OVER], env, listener, events)
+    received = [events.get(timeout=30) for _ in range(3)]
+    child.close()
+    assert received[0] == ChildReady(child)
+    assert child.adopts
+    handed = received[1]
+    assert isinstance(handed, ConnectionHanded)
+    with handed.connection.sock as sock:
+        assert handed.connection.client == ("127.0.0.1", 4321)
+        assert handed.connection.received == b"GE"
+        sock.settimeout(10)
+        assert sock.recv(100) == b"sent before the child exited"  # the child's own copy is gone; ours works
+    assert received[2] == ChildExited(child, 0)

@@ -259,3 +259,31 @@ def test_a_bad_setting_after_a_crash_is_an_error_page_like_any_other(start: Star
     while b"exited with status 2" not in running.get_page()[1]:
         assert time.monotonic() < deadline, "the second child's exit was not shown"
     assert running.stop() == 0
+
+
+def test_a_connection_handed_over_by_a_restarting_child_is_answered_by_the_next(start: Start) -> None:
+    running = start("serve", "serve")
+    with socket.create_connection(running.address, timeout=DEADLINE) as client:
+        client.sendall(b"handover")
+        answer = json.loads(client.makefile("rb").readline())
+    assert answer["number"] == 2
+    assert running.stop() == 0
+
+
+def test_when_the_next_child_crashes_the_error_page_answers_a_held_connection(start: Start) -> None:
+    running = start("serve", "crash", "serve")
+    with socket.create_connection(running.address, timeout=DEADLINE) as client:
+        client.sendall(b"handover")
+        assert running.get_page()[0] == 500  # the next child crashed
+        client.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+        assert client.makefile("rb").readline().startswith(b"HTTP/1.1 500")
+    assert running.stop() == 0
+
+
+def test_held_connections_are_closed_when_the_supervisor_stops(start: Start) -> None:
+    running = start("serve", "crash")
+    with socket.create_connection(running.address, timeout=DEADLINE) as client:
+        client.sendall(b"handover")
+        assert running.get_page()[0] == 500  # the next child crashed: the error page holds it now
+        assert running.stop() == 0
+        assert client.recv(100) == b""  # closed, not left open by a supervisor that is gone

@@ -418,3 +418,55 @@ def test_error_in_close_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -
     assert summary.keep_alive
     assert transport.body == b"2\r\nok\r\n0\r\n\r\n"
     assert "Error closing the response of GET /path HTTP/1.1" in caplog.text
+
+
+# -- what a shutdown may cut at once -------------------------------------------------------
+
+
+class DjangoLikeResponse:
+    """An iterable with Django's ``streaming`` flag."""
+
+    def __init__(self, pieces: Iterable[bytes], *, streaming: bool) -> None:
+        self.streaming = streaming
+        self._pieces = pieces
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._pieces)
+
+
+def openness(make_result: Any, headers: list[tuple[str, str]]) -> tuple[bool, bool]:
+    """Whether the response counts as open-ended inside the view, then once the view returned."""
+    gateway = WSGIGateway(app_returning([]), base_environ(server_name="127.0.0.1", server_port=8000, multithread=True))
+    request = parse_request(GET)
+    writer = gateway.writer(request, RequestBody(), RecordingTransport(), keep_alive=True)
+    in_the_view: list[bool] = []
+
+    def pieces() -> Iterator[bytes]:
+        yield b"data"
+
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        start_response("200 OK", headers)
+        in_the_view.append(writer.open_ended)
+        return make_result(pieces)  # type: ignore[no-any-return]
+
+    gateway.application = app
+    gateway.respond(writer, request, RequestBody(), ("127.0.0.1", 5000))
+    return in_the_view[0], writer.open_ended
+
+
+@pytest.mark.parametrize(
+    ("make_result", "headers", "open_ended"),
+    [
+        pytest.param(lambda it: it(), [TEXT], True, id="a generator of unknown length"),
+        pytest.param(lambda it: DjangoLikeResponse(it(), streaming=True), [TEXT], True, id="StreamingHttpResponse"),
+        pytest.param(lambda it: it(), [TEXT, ("Content-Length", "4")], False, id="a known length"),
+        pytest.param(lambda it: DjangoLikeResponse(it(), streaming=False), [TEXT], False, id="HttpResponse"),
+        pytest.param(lambda it: [b"data"], [TEXT], False, id="a list"),
+    ],
+)
+def test_only_a_returned_stream_of_unknown_length_is_open_ended(
+    make_result: Any, headers: list[tuple[str, str]], open_ended: bool
+) -> None:
+    in_the_view, returned = openness(make_result, headers)
+    assert not in_the_view  # a view still running keeps its grace
+    assert returned is open_ended

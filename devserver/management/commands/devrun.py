@@ -25,6 +25,7 @@ from django.utils import autoreload
 from ...application import load_application, with_static_files
 from ...backends import DEFAULT_BACKEND, resolve_backend
 from ...backends.base import Backend
+from ...backends.inflight import cut_in_flight
 from ...banner import banner_lines, display_host, production_warning, version_text
 from ...conf import ServerConfig, load_config
 from ...errors import EXIT_OK, RESTART_EXIT_CODE, ConfigurationError, DevserverError
@@ -212,6 +213,7 @@ class Command(RunserverCommand):
                 signal.signal(signum, handler_before)
             self.withdraw_ready()
         if self.reloader_child is not None and self.reloader_child.restarting:
+            self.reloader_child.leave()  # no connection handed to us may be lost with this process
             sys.exit(RESTART_EXIT_CODE)
         if shutdown_message:
             self.stdout.write(shutdown_message)
@@ -294,6 +296,7 @@ class Command(RunserverCommand):
             if received:
                 with contextlib.suppress(OSError):  # a CI script waits on this file: never leave it behind
                     self.withdraw_ready()
+                cut_in_flight(backend)  # their "(cut)" access lines come before the exit
                 self.stderr.write("Forced exit.")
                 sys.stderr.flush()
                 os._exit(1)
