@@ -15,9 +15,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import django
+
 REPO = Path(__file__).resolve().parent.parent
 MANAGE = REPO / "testproject" / "manage.py"
-URL_LINE = re.compile(r"Starting development server at (http://(\[[^\]]+\]|[^:/]+):(\d+)/)")
+#: What runserver prints before the URL (Django 6.1 names the protocol); devrun prints the same.
+STARTING = "Starting WSGI development server at" if django.VERSION >= (6, 1) else "Starting development server at"
+URL_LINE = re.compile(STARTING + r" (http://(\[[^\]]+\]|[^:/]+):(\d+)/)")
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 20.0
 
