@@ -24,9 +24,7 @@ def display_host(addr: str, *, raw_ipv6: bool) -> str:
     return "0.0.0.0" if addr == "0" else addr
 
 
-def banner_lines(
-    *, django_version: str, settings_module: str | None, url: str, backend: str | None
-) -> list[str]:
+def banner_lines(*, django_version: str, settings_module: str | None, url: str, backend: str | None) -> list[str]:
     """``backend`` is None when the command never chose one (runserver's ``on_bind()`` alone)."""
     quit_command = "CTRL-BREAK" if sys.platform == "win32" else "CONTROL-C"
     serving = [f"Serving with devserver {__version__}, {backend} backend"] if backend else []
