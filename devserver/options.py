@@ -11,6 +11,7 @@ from typing import Final, NamedTuple, TypeVar
 from .backends import BACKENDS
 from .conf import debounce_milliseconds, non_negative_seconds
 from .errors import ConfigurationError
+from .runserver_static import serves_static_by_default
 
 T = TypeVar("T")
 
@@ -49,6 +50,7 @@ def add_runserver_arguments(parser: argparse.ArgumentParser) -> None:
         dest="use_static_handler",
         help="Tells Django to NOT automatically serve static files at STATIC_URL.",
     )
+    parser.set_defaults(use_static_handler=serves_static_by_default())  # as the project's runserver
     parser.add_argument(
         "--insecure",
         action="store_true",

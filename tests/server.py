@@ -42,9 +42,11 @@ class DevrunProcess:
         *,
         manage: Path = MANAGE,
         new_session: bool = False,
+        command: str = "devrun",
     ) -> None:
-        """``new_session``: a process group of its own, so a test can signal it as a terminal does."""
-        self.args = [sys.executable, "-u", str(manage), "devrun", *args]
+        """``new_session``: a process group of its own, so a test can signal it as a terminal does;
+        ``command``: another server command to compare with (``runserver``)."""
+        self.args = [sys.executable, "-u", str(manage), command, *args]
         self.process = subprocess.Popen(
             self.args,
             cwd=cwd,

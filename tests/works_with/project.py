@@ -58,6 +58,18 @@ class Variant:
         server.wait_for_line(lambda line: line.startswith(READY_LINE_PREFIX), DEADLINE)
         return server
 
+    def runserver(self, *args: str) -> DevrunProcess:
+        """Django's own ``runserver --noreload`` on the same project, to compare with."""
+        server = DevrunProcess(
+            ["127.0.0.1:0", "--noreload", *args],
+            {**self.env, "DJANGO_SETTINGS_MODULE": self.settings},
+            cwd=self.root,
+            manage=self.root / "manage.py",
+            command="runserver",
+        )
+        self.servers.append(server)
+        return server.wait_ready(DEADLINE)
+
     def stop_all(self) -> None:
         for server in self.servers:
             if server.process.poll() is None:
