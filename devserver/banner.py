@@ -5,10 +5,17 @@ from __future__ import annotations
 import os
 import sys
 from datetime import datetime
+from typing import Final
 
+import django
 from django.utils.version import get_docs_version
 
 from . import __version__
+
+#: runserver's words before the URL: Django 6.1 names the protocol (scripts read this line).
+STARTING: Final = (
+    "Starting WSGI development server at" if django.VERSION >= (6, 1) else "Starting development server at"
+)
 
 
 def display_host(addr: str, *, raw_ipv6: bool) -> str:
@@ -17,13 +24,15 @@ def display_host(addr: str, *, raw_ipv6: bool) -> str:
     return "0.0.0.0" if addr == "0" else addr
 
 
-def banner_lines(*, django_version: str, settings_module: str | None, url: str, backend: str) -> list[str]:
+def banner_lines(*, django_version: str, settings_module: str | None, url: str, backend: str | None) -> list[str]:
+    """``backend`` is None when the command never chose one (runserver's ``on_bind()`` alone)."""
     quit_command = "CTRL-BREAK" if sys.platform == "win32" else "CONTROL-C"
+    serving = [f"Serving with devserver {__version__}, {backend} backend"] if backend else []
     return [
         datetime.now().strftime("%B %d, %Y - %X"),
         f"Django version {django_version}, using settings {settings_module!r}",
-        f"Starting development server at {url}",
-        f"Serving with devserver {__version__}, {backend} backend",
+        f"{STARTING} {url}",
+        *serving,
         f"Quit the server with {quit_command}.",
     ]
 

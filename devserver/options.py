@@ -11,6 +11,7 @@ from typing import Final, NamedTuple, TypeVar
 from .backends import BACKENDS
 from .conf import debounce_milliseconds, non_negative_seconds
 from .errors import ConfigurationError
+from .runserver_static import serves_static_by_default
 
 T = TypeVar("T")
 
@@ -58,6 +59,7 @@ def add_runserver_arguments(parser: argparse.ArgumentParser) -> None:
         dest="use_static_handler",
         help="Tells Django to NOT automatically serve static files at STATIC_URL.",
     )
+    parser.set_defaults(use_static_handler=serves_static_by_default())  # as the project's runserver
     parser.add_argument(
         "--insecure",
         action="store_true",
@@ -70,7 +72,8 @@ def add_devserver_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend",
         metavar="NAME",
-        help=f"Serving backend: {', '.join(BACKENDS)}, or a dotted path (default: DEVSERVER['BACKEND'] or threaded).",
+        help=f"Serving backend: {', '.join(BACKENDS)}, a name an installed package registers, or a dotted path "
+        "(default: DEVSERVER['BACKEND'] or threaded).",
     )
     parser.add_argument(
         "--shutdown-timeout",

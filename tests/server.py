@@ -15,9 +15,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import django
+
 REPO = Path(__file__).resolve().parent.parent
 MANAGE = REPO / "testproject" / "manage.py"
-URL_LINE = re.compile(r"Starting development server at (http://(\[[^\]]+\]|[^:/]+):(\d+)/)")
+#: What runserver prints before the URL (Django 6.1 names the protocol); devrun prints the same.
+STARTING = "Starting WSGI development server at" if django.VERSION >= (6, 1) else "Starting development server at"
+URL_LINE = re.compile(STARTING + r" (http://(\[[^\]]+\]|[^:/]+):(\d+)/)")
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 20.0
 
@@ -38,11 +42,13 @@ class DevrunProcess:
         *,
         manage: Path = MANAGE,
         new_session: bool = False,
+        subcommand: str = "devrun",
         command: Sequence[str] | None = None,
     ) -> None:
         """``new_session``: a process group of its own, so a test can signal it as a terminal does.
-        ``command``: what runs instead of ``manage.py devrun`` (``args`` follow it)."""
-        self.args = [*(command or [sys.executable, "-u", str(manage), "devrun"]), *args]
+        ``subcommand``: another management command to compare with (``runserver``); ``command``:
+        what runs instead of ``manage.py devrun`` altogether (``args`` follow it)."""
+        self.args = [*(command or [sys.executable, "-u", str(manage), subcommand]), *args]
         self.process = subprocess.Popen(
             self.args,
             cwd=cwd,

@@ -24,8 +24,10 @@ from .limits import Limits
 
 _TOKEN_CHARS: Final = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _TLS_HANDSHAKE: Final = b"\x16\x03"
-#: Lengths of the header names that frame a request body (Content-Length, Transfer-Encoding, Expect).
-_FRAMING_NAME_LENGTHS: Final = frozenset({len(b"content-length"), len(b"transfer-encoding"), len(b"expect")})
+#: Lengths of the header names the parser reads (Content-Length, Transfer-Encoding, Expect, Host).
+_FRAMING_NAME_LENGTHS: Final = frozenset(
+    {len(b"content-length"), len(b"transfer-encoding"), len(b"expect"), len(b"host")}
+)
 
 
 class TLSHandshakeReceived(BadRequest):
@@ -185,17 +187,23 @@ class RequestParser:
         content_length: int | None = None
         transfer_codings: list[bytes] = []
         expects_continue = False
+        hosts = 0
         for name, value in self._headers:
             if len(name) not in _FRAMING_NAME_LENGTHS:
                 continue  # most headers: not worth lowercasing
             lowered = name.lower()
-            if lowered == b"content-length":
+            if lowered == b"host":
+                hosts += 1
+            elif lowered == b"content-length":
                 content_length = int(value)  # llhttp has validated digits and duplicates
             elif lowered == b"transfer-encoding":
                 transfer_codings.extend(c.strip().lower() for c in value.split(b","))
             elif lowered == b"expect" and value.strip().lower() == b"100-continue":
                 expects_continue = version == "1.1"
         chunked = bool(transfer_codings) and _check_transfer_codings(transfer_codings)
+        if hosts != 1 and (hosts or version == "1.1"):
+            # RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with two, gets 400
+            raise BadRequest("Missing Host header" if not hosts else "More than one Host header")
         upgrade = parser.should_upgrade()
         if upgrade and (chunked or content_length):
             # llhttp would treat the body as the new protocol's bytes: the application would
@@ -208,7 +216,8 @@ class RequestParser:
             query,
             version,
             self._headers,
-            not upgrade and parser.should_keep_alive(),
+            # RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing: close after it
+            not upgrade and parser.should_keep_alive() and not (transfer_codings and version == "1.0"),
             expects_continue,
             chunked,
             content_length,

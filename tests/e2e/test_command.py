@@ -18,7 +18,7 @@ import devserver
 from devserver.backends import BACKENDS
 
 from ..conftest import ServerFactory
-from ..server import DevrunProcess, fetch, run_devrun
+from ..server import STARTING, DevrunProcess, fetch, run_devrun
 
 HELLO = b"Hello, world!"
 CSS = "/static/shop/site.css"
@@ -80,7 +80,7 @@ def default_server(start_server: ServerFactory) -> Iterator[DevrunProcess]:
 def test_port_zero_binds_a_free_port_shown_in_the_banner(default_server: DevrunProcess) -> None:
     assert default_server.host == "127.0.0.1"
     assert default_server.port != 0
-    assert f"Starting development server at http://127.0.0.1:{default_server.port}/" in default_server.output()
+    assert f"{STARTING} http://127.0.0.1:{default_server.port}/" in default_server.output()
     assert fetch("127.0.0.1", default_server.port, "/hello/") == (200, HELLO)
 
 
@@ -207,7 +207,7 @@ def test_debug_off_without_allowed_hosts_is_runserver_s_error(project_env: dict[
 
 def test_banner_lines_come_in_runserver_s_order(default_server: DevrunProcess) -> None:
     lines = default_server.lines
-    start = lines.index(f"Starting development server at http://127.0.0.1:{default_server.port}/")
+    start = lines.index(f"{STARTING} http://127.0.0.1:{default_server.port}/")
     assert re.fullmatch(r"[A-Z][a-z]+ \d{2}, \d{4} - \d{2}:\d{2}:\d{2}", lines[start - 2])
     assert lines[start - 1] == f"Django version {django.get_version()}, using settings 'testproject.settings'"
     assert lines[start + 1] == f"Serving with devserver {devserver.__version__}, threaded backend"
@@ -216,7 +216,7 @@ def test_banner_lines_come_in_runserver_s_order(default_server: DevrunProcess) -
 
 def test_system_checks_run_before_serving(default_server: DevrunProcess) -> None:
     output = default_server.output()
-    assert output.index("Performing system checks...") < output.index("Starting development server")
+    assert output.index("Performing system checks...") < output.index(STARTING)
     assert "System check identified no issues" in output
     assert "unapplied migration" not in output
 

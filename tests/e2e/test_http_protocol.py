@@ -92,6 +92,17 @@ def test_http10_keep_alive_is_honoured_when_the_length_is_known(server: DevrunPr
             assert response.header("Content-Length") == "13"
 
 
+def test_http10_with_transfer_encoding_is_answered_then_closed(server: DevrunProcess) -> None:
+    """RFC 9112 §6.1: its framing is faulty, so the connection must close after the response."""
+    with RawClient.to(server) as client:
+        headers = [("Connection", "keep-alive"), ("Transfer-Encoding", "chunked")]
+        client.send(build_request("POST", "/echo/", headers, chunked(b"abc"), version="HTTP/1.0"))
+        response = client.read_response()
+        assert echo(response)["body_length"] == 3
+        assert response.closes
+        client.assert_closed()
+
+
 # -- response framing ------------------------------------------------------------------
 
 
@@ -311,6 +322,8 @@ BAD_REQUESTS = {
         build_request("POST", "/echo/", [("Transfer-Encoding", "chunked")], b"zz\r\nabc\r\n0\r\n\r\n"),
         400,
     ),
+    "http11_without_host_gets_400": (build_request("GET", "/hello/", host=None), 400),
+    "two_hosts_get_400": (build_request("GET", "/hello/", [("Host", "127.0.0.1"), ("Host", "127.0.0.1")]), 400),
 }
 
 

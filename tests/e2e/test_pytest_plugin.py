@@ -20,7 +20,7 @@ import pytest
 
 from devserver.pytest_plugin import MANAGE_ENV, manage_py
 
-from ..server import MANAGE, REPO
+from ..server import MANAGE, REPO, STARTING
 
 #: A start timeout the fail-fast cases must beat by far.
 GENEROUS_START_TIMEOUT = 120.0
@@ -78,7 +78,7 @@ def test_session_server_serves_and_is_stopped_by_pid(project_env: dict[str, str]
             response = devrun_server.get("/hello/")
             assert (response.status, response.text) == (200, "Hello, world!")
             assert devrun_server.url == f"http://127.0.0.1:{{devrun_server.port}}/"
-            assert "Starting development server at " + devrun_server.url in devrun_server.log()
+            assert {STARTING!r} + " " + devrun_server.url in devrun_server.log()
             RECORD.write_text(json.dumps({{"pid": devrun_server.pid, "port": devrun_server.port}}))
 
         def test_one_server_per_session(devrun_server):

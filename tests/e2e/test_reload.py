@@ -24,7 +24,7 @@ import pytest
 
 from devserver.readiness import READY_LINE_PREFIX
 
-from ..server import REPO, DevrunProcess, fetch
+from ..server import REPO, STARTING, DevrunProcess, fetch
 
 DEADLINE = 30.0
 RELOADED = re.compile(r"^(?P<reason>.+ changed(?: \(and (?P<more>\d+) more\))?), reloaded in (?P<ms>\d+) ms$")
@@ -175,8 +175,8 @@ def test_an_edit_is_served_by_a_new_child_on_the_same_port(
     assert reload["reason"] == "shop/views.py changed"
     assert int(reload["ms"]) < 10_000
     assert project.pid() != before
-    banners = [line for line in project.server.lines[mark:] if "Starting development server at" in line]
-    assert banners == [f"Starting development server at http://127.0.0.1:{port}/"]
+    banners = [line for line in project.server.lines[mark:] if STARTING in line]
+    assert banners == [f"{STARTING} http://127.0.0.1:{port}/"]
 
 
 def test_a_template_edit_is_served_without_a_restart(start_reloading: Callable[..., Reloading]) -> None:

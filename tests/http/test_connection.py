@@ -36,7 +36,7 @@ def test_end_of_stream_means_closed_once_the_events_are_taken() -> None:
 
 def test_end_of_stream_mid_body_is_closed_after_the_received_part() -> None:
     connection = HTTPConnection()
-    connection.receive(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+    connection.receive(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
     connection.receive(b"")
     assert request_line(connection) == "POST / HTTP/1.1"
     assert connection.next_event() == BodyChunk(b"abc")
@@ -53,7 +53,7 @@ def test_current_request_is_remembered() -> None:
 
 def test_error_is_deferred_until_the_good_pipelined_requests_are_taken() -> None:
     connection = HTTPConnection()
-    connection.receive(GET + b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi" + b"GET / HTTP/2.0\r\n\r\n")
+    connection.receive(GET + b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi" + b"GET / HTTP/2.0\r\n\r\n")
     assert request_line(connection) == "GET / HTTP/1.1"
     assert request_line(connection) == "POST / HTTP/1.1"
     assert connection.next_event() == BodyChunk(b"hi")
@@ -91,9 +91,9 @@ def test_continue_is_not_owed_before_the_request_is_taken() -> None:
 @pytest.mark.parametrize(
     "head",
     [
-        b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n",
         b"POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
-        b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n",
     ],
     ids=["no_body", "http10", "no_expect"],
 )
@@ -117,7 +117,7 @@ def test_continue_is_not_owed_once_the_body_arrived_anyway() -> None:
 def test_idle_only_between_requests_with_nothing_of_the_next_received() -> None:
     connection = HTTPConnection()
     states = [connection.idle]
-    connection.receive(b"POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nab")
+    connection.receive(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab")
     states.append(connection.idle)  # head queued, not taken
     connection.next_event()
     connection.next_event()
@@ -143,7 +143,7 @@ def test_idle_is_false_while_a_pipelined_request_waits() -> None:
 def test_body_complete_follows_the_current_request() -> None:
     connection = HTTPConnection()
     states = [connection.body_complete]
-    connection.receive(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+    connection.receive(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
     request_line(connection)
     states.append(connection.body_complete)
     assert connection.next_event() == BodyChunk(b"abc")
@@ -156,6 +156,6 @@ def test_body_complete_follows_the_current_request() -> None:
 
 def test_upgrade_makes_the_connection_not_reusable() -> None:
     connection = HTTPConnection()
-    connection.receive(b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+    connection.receive(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
     request_line(connection)
     assert not connection.reusable

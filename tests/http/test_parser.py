@@ -122,26 +122,26 @@ def test_feeding_byte_by_byte_gives_the_same_events(data: bytes) -> None:
 
 
 def test_zero_content_length_is_no_body() -> None:
-    (request,) = parse(b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+    (request,) = parse(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
     assert isinstance(request, Request)
     assert request.content_length == 0
     assert not request.has_body
 
 
 def test_absolute_form_target_is_split_into_path_and_query() -> None:
-    (request,) = parse(b"GET http://example.test/a/b?x=1 HTTP/1.1\r\n\r\n")
+    (request,) = parse(b"GET http://example.test/a/b?x=1 HTTP/1.1\r\nHost: x\r\n\r\n")
     assert isinstance(request, Request)
     assert (request.path, request.query) == (b"/a/b", b"x=1")
 
 
 def test_asterisk_target_is_kept_as_the_path() -> None:
-    (request,) = parse(b"OPTIONS * HTTP/1.1\r\n\r\n")
+    (request,) = parse(b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n")
     assert isinstance(request, Request)
     assert (request.method, request.path, request.query) == ("OPTIONS", b"*", b"")
 
 
 def test_query_fragment_is_not_part_of_the_query() -> None:
-    (request,) = parse(b"GET /a?x=1#frag HTTP/1.1\r\n\r\n")
+    (request,) = parse(b"GET /a?x=1#frag HTTP/1.1\r\nHost: x\r\n\r\n")
     assert isinstance(request, Request)
     assert request.query == b"x=1"
 
@@ -149,8 +149,8 @@ def test_query_fragment_is_not_part_of_the_query() -> None:
 @pytest.mark.parametrize(
     ("head", "keep_alive"),
     [
-        (b"GET / HTTP/1.1\r\n\r\n", True),
-        (b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", False),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", True),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", False),
         (b"GET / HTTP/1.0\r\n\r\n", False),
         (b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", True),
     ],
@@ -163,7 +163,7 @@ def test_keep_alive_follows_version_and_connection_header(head: bytes, keep_aliv
 
 def test_expect_100_continue_is_noticed_on_http11_only() -> None:
     expect = b"Expect: 100-continue\r\nContent-Length: 3\r\n\r\n"
-    (on_11,) = parse(b"POST / HTTP/1.1\r\n" + expect)
+    (on_11,) = parse(b"POST / HTTP/1.1\r\nHost: x\r\n" + expect)
     (on_10,) = parse(b"POST / HTTP/1.0\r\n" + expect)
     assert isinstance(on_11, Request)
     assert isinstance(on_10, Request)
@@ -173,7 +173,7 @@ def test_expect_100_continue_is_noticed_on_http11_only() -> None:
 
 def test_upgrade_request_is_delivered_then_the_parser_stops() -> None:
     parser = RequestParser()
-    parser.feed(b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+    parser.feed(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
     parser.feed(b"\x81\x05hello")  # frames after an upgrade are not HTTP
     (request,) = drain(parser)
     assert isinstance(request, Request)
@@ -183,9 +183,9 @@ def test_upgrade_request_is_delivered_then_the_parser_stops() -> None:
 
 def test_header_values_lose_surrounding_whitespace() -> None:
     """RFC 9110 §5.5: optional whitespace around a field value is not part of the value."""
-    (request,) = parse(b"GET / HTTP/1.1\r\nX-Padded: \t padded value \t \r\nX-Empty: \r\n\r\n")
+    (request,) = parse(b"GET / HTTP/1.1\r\nHost: x\r\nX-Padded: \t padded value \t \r\nX-Empty: \r\n\r\n")
     assert isinstance(request, Request)
-    assert request.headers == [(b"X-Padded", b"padded value"), (b"X-Empty", b"")]
+    assert request.headers == [(b"Host", b"x"), (b"X-Padded", b"padded value"), (b"X-Empty", b"")]
 
 
 def test_in_message_and_has_events_track_progress() -> None:
@@ -290,13 +290,13 @@ def test_limits_are_configurable() -> None:
     assert isinstance(refusal(three_fields, limits=small), RequestHeaderFieldsTooLarge)
     big_value = b"GET / HTTP/1.1\r\nA: " + b"v" * 64 + b"\r\n\r\n"
     assert isinstance(refusal(big_value, limits=small), RequestHeaderFieldsTooLarge)
-    (request,) = parse(b"GET /" + b"a" * 15 + b" HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n", limits=small)
+    (request,) = parse(b"GET /" + b"a" * 15 + b" HTTP/1.1\r\nHost: x\r\nB: 2\r\n\r\n", limits=small)
     assert isinstance(request, Request)
 
 
 def test_default_limits_accept_a_request_just_inside_them() -> None:
     target = b"/" + b"a" * (MAX_REQUEST_LINE - 1)
-    fields = b"".join(b"X-F%d: v\r\n" % i for i in range(MAX_HEADER_FIELDS))
+    fields = b"Host: x\r\n" + b"".join(b"X-F%d: v\r\n" % i for i in range(MAX_HEADER_FIELDS - 1))
     (request,) = parse(b"GET " + target + b" HTTP/1.1\r\n" + fields + b"\r\n")
     assert isinstance(request, Request)
     assert len(request.target) == MAX_REQUEST_LINE
@@ -304,7 +304,7 @@ def test_default_limits_accept_a_request_just_inside_them() -> None:
 
 
 def test_path_fragment_is_not_part_of_the_path() -> None:
-    (request,) = parse(b"GET /a#frag HTTP/1.1\r\n\r\n")
+    (request,) = parse(b"GET /a#frag HTTP/1.1\r\nHost: x\r\n\r\n")
     assert isinstance(request, Request)
     assert (request.path, request.query) == (b"/a", b"")
 
@@ -318,7 +318,9 @@ HEAD_BOUND = MAX_REQUEST_LINE + MAX_HEADER_BLOCK
 def test_large_body_before_the_next_head_does_not_count_as_header_bytes() -> None:
     body = b"x" * (HEAD_BOUND + 1)
     parser = RequestParser()
-    parser.feed(b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n%bGET /next HTTP/1.1\r\nHost: exa" % (len(body), body))
+    parser.feed(
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%bGET /next HTTP/1.1\r\nHost: exa" % (len(body), body)
+    )
     parser.feed(b"mple.com\r\n\r\n")
     events = drain(parser)
     assert events[-2] is MESSAGE_END
@@ -328,7 +330,7 @@ def test_large_body_before_the_next_head_does_not_count_as_header_bytes() -> Non
 
 def test_endless_head_after_a_body_in_the_same_feed_is_still_bounded() -> None:
     parser = RequestParser()
-    parser.feed(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nX-Endless: ")
+    parser.feed(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: x\r\nX-Endless: ")
     with pytest.raises(RequestHeaderFieldsTooLarge):
         parser.feed(b"v" * (HEAD_BOUND + 1))
 
@@ -337,7 +339,7 @@ def test_garbage_after_a_good_request_in_the_same_feed_is_400() -> None:
     """The method check must look at the failing request, not at the first one in the feed."""
     parser = RequestParser()
     with pytest.raises(HTTPError) as raised:
-        parser.feed(b"GET / HTTP/1.1\r\n\r\n\x00\x01 garbage\r\n\r\n")
+        parser.feed(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n\x00\x01 garbage\r\n\r\n")
     assert raised.value.status == 400
     assert "GET" not in raised.value.detail
     assert isinstance(parser.next_event(), Request)
@@ -351,3 +353,36 @@ def test_upgrade_request_with_a_body_is_refused_not_emptied() -> None:
             b"POST /echo/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
             b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nContent-Length: 3\r\n\r\nfoo"
         )
+
+
+# -- RFC 9112's MUSTs on Host (§3.2) and on HTTP/1.0 with Transfer-Encoding (§6.1) -----------
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        pytest.param(b"GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", id="http11_without_host"),
+        pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", id="two_hosts"),
+        pytest.param(b"GET / HTTP/1.0\r\nhost: a\r\nHOST: b\r\n\r\n", id="two_hosts_on_http10"),
+    ],
+)
+def test_a_missing_or_repeated_host_gets_400(head: bytes) -> None:
+    error = refusal(head)
+    assert (type(error), error.status) == (BadRequest, 400)
+
+
+def test_http10_needs_no_host() -> None:
+    (request,) = parse(b"GET / HTTP/1.0\r\n\r\n")
+    assert isinstance(request, Request)
+
+
+def test_http10_with_transfer_encoding_never_keeps_the_connection() -> None:
+    head = b"POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+    request, chunk, end = parse(head)
+    assert isinstance(request, Request)
+    assert request.chunked
+    assert not request.keep_alive
+    assert (chunk, end) == (BodyChunk(b"abc"), MESSAGE_END)
+    (kept,) = parse(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    assert isinstance(kept, Request)
+    assert kept.keep_alive

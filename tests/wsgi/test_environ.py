@@ -76,11 +76,11 @@ def test_request_keys_come_from_the_request_line_and_the_client() -> None:
     ],
 )
 def test_path_info_is_percent_decoded_to_latin_1(target: bytes, path_info: str) -> None:
-    assert environ_for(b"GET " + target + b" HTTP/1.1\r\n\r\n")["PATH_INFO"] == path_info
+    assert environ_for(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")["PATH_INFO"] == path_info
 
 
 def test_query_string_stays_raw() -> None:
-    assert environ_for(b"GET /?caf%C3%A9=%2F+x HTTP/1.1\r\n\r\n")["QUERY_STRING"] == "caf%C3%A9=%2F+x"
+    assert environ_for(b"GET /?caf%C3%A9=%2F+x HTTP/1.1\r\nHost: x\r\n\r\n")["QUERY_STRING"] == "caf%C3%A9=%2F+x"
 
 
 def test_headers_become_http_keys_decoded_as_latin_1() -> None:
@@ -91,7 +91,7 @@ def test_headers_become_http_keys_decoded_as_latin_1() -> None:
 
 
 def test_content_type_and_length_have_no_http_prefix() -> None:
-    environ = environ_for(b"POST / HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n")
+    environ = environ_for(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n")
     assert environ["CONTENT_TYPE"] == "text/plain"
     assert environ["CONTENT_LENGTH"] == "5"
     assert "HTTP_CONTENT_TYPE" not in environ
@@ -101,8 +101,8 @@ def test_content_type_and_length_have_no_http_prefix() -> None:
 @pytest.mark.parametrize(
     "head",
     [
-        b"GET / HTTP/1.1\r\nX_Forwarded_For: 6.6.6.6\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n",
-        b"GET / HTTP/1.1\r\nX-Forwarded-For: 1.2.3.4\r\nX_Forwarded_For: 6.6.6.6\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX_Forwarded_For: 6.6.6.6\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 1.2.3.4\r\nX_Forwarded_For: 6.6.6.6\r\n\r\n",
     ],
     ids=["underscore-first", "underscore-last"],
 )
@@ -111,13 +111,15 @@ def test_header_names_with_underscores_are_dropped(head: bytes) -> None:
 
 
 def test_repeated_headers_are_joined_with_commas_and_cookies_with_semicolons() -> None:
-    environ = environ_for(b"GET / HTTP/1.1\r\nX-Tag: a\r\nCookie: one=1\r\nX-Tag: b\r\nCookie: two=2\r\n\r\n")
+    environ = environ_for(
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Tag: a\r\nCookie: one=1\r\nX-Tag: b\r\nCookie: two=2\r\n\r\n"
+    )
     assert environ["HTTP_X_TAG"] == "a,b"
     assert environ["HTTP_COOKIE"] == "one=1; two=2"
 
 
 def test_chunked_body_length_is_the_spooled_size_and_input_is_terminated() -> None:
-    head = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
     assert environ_for(head, content_length=42)["CONTENT_LENGTH"] == "42"
     unknown = environ_for(head)
     assert unknown["CONTENT_LENGTH"] == ""
@@ -128,21 +130,21 @@ def test_input_is_the_body_given_and_the_base_is_left_alone() -> None:
     base = base_environ(server_name="127.0.0.1", server_port=8000, multithread=False)
     before = dict(base)
     body = RequestBody()
-    environ = request_environ(base, parse_request(b"GET / HTTP/1.1\r\nX-A: 1\r\n\r\n"), CLIENT, body, None)
+    environ = request_environ(base, parse_request(b"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n"), CLIENT, body, None)
     assert environ["wsgi.input"] is body
     assert base == before
 
 
 def test_a_builder_gives_the_same_environ_on_every_request_and_its_memory_is_bounded() -> None:
     builder = EnvironBuilder(base_environ(server_name="127.0.0.1", server_port=8000, multithread=True))
-    head = b"GET / HTTP/1.1\r\nX-Api-Key: 1\r\nX_Api_Key: spoof\r\nContent-Type: text/plain\r\n\r\n"
+    head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Api-Key: 1\r\nX_Api_Key: spoof\r\nContent-Type: text/plain\r\n\r\n"
     first, second = (builder.build(parse_request(head), CLIENT, RequestBody(), None) for _ in range(2))
     assert {**first, "wsgi.input": None} == {**second, "wsgi.input": None}
     assert first["HTTP_X_API_KEY"] == "1"
     assert first["CONTENT_TYPE"] == "text/plain"
     for batch in range(MEMORY_SIZE // 90 + 1):
         names = [b"X-H%d" % (batch * 90 + number) for number in range(90)]
-        head = b"GET / HTTP/1.1\r\n" + b"".join(name + b": v\r\n" for name in names) + b"\r\n"
+        head = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(name + b": v\r\n" for name in names) + b"\r\n"
         environ = builder.build(parse_request(head), CLIENT, RequestBody(), None)
         assert all(environ["HTTP_" + name.decode().upper().replace("-", "_")] == "v" for name in names)
     assert len(builder._keys) == MEMORY_SIZE

@@ -39,6 +39,7 @@ from ...options import (
 )
 from ...readiness import Readiness, ReadyFile, is_reloader_child, signal_pid
 from ...startup import resume_collection
+from ...system_checks import runserver_check_kwargs
 from ...wsgi.gateway import WSGIApplication
 
 if TYPE_CHECKING:
@@ -189,7 +190,7 @@ class Command(RunserverCommand):
         shutdown_message = options.get("shutdown_message", "")
         if not options["skip_checks"]:
             self.stdout.write("Performing system checks...\n\n")
-            self.check(display_num_errors=True)
+            self.check(**runserver_check_kwargs(self, options))
         self.check_migrations()
         for connection in connections.all(initialized_only=True):
             connection.close()
@@ -220,12 +221,14 @@ class Command(RunserverCommand):
         sys.exit(self.report_check(check, strict=options.get("check_strict", False)) if check else EXIT_OK)
 
     def on_bind(self, server_port: int) -> None:
+        """runserver's contract: needs only ``addr``, ``_raw_ipv6`` and ``protocol`` (Django's tests call it so)."""
         host = display_host(self.addr, raw_ipv6=self._raw_ipv6)
+        backend_class: type[Backend] | None = getattr(self, "backend_class", None)
         lines = banner_lines(
             django_version=self.get_version(),
             settings_module=settings.SETTINGS_MODULE,
             url=f"{self.protocol}://{host}:{server_port}/",
-            backend=self.backend_class.name,
+            backend=backend_class.name if backend_class is not None else None,
         )
         self.stdout.write("\n".join(lines))
         if self.use_debugger:
