@@ -27,7 +27,7 @@ from typing import Any, Final, NoReturn
 from .backends import backend_path
 from .banner import display_host, version_text
 from .conf import ServerConfig
-from .errors import ConfigurationError, DevserverError
+from .errors import BindError, ConfigurationError, DevserverError
 from .handover import NO_HANDOVER_ENV
 from .listener import bind_listener, bound_port
 from .options import add_devrun_arguments, backend_option, parse_addrport, reload_options
@@ -176,7 +176,13 @@ def supervise(launch: Launch, options: dict[str, Any]) -> int:
         ready_file.validate()
         ready_file.remove()  # left by an earlier run; the child writes it once it serves
     config = ServerConfig().with_options(shutdown_timeout=options["shutdown_timeout"], **reload_options(options))
-    listener = bind_listener(address.addr, int(address.port), ipv6=address.use_ipv6)
+    try:
+        listener = bind_listener(address.addr, int(address.port), ipv6=address.use_ipv6)
+    except BindError:
+        # runserver reports a bad setting (ALLOWED_HOSTS) before a port in use: the command,
+        # run as it would be without a reloader, reads the settings, then fails to bind in
+        # runserver's words and with its status.
+        become([*launch.direct, "--noreload"])
     try:
         with listener:
             scheme = "https" if options.get("cert_file") else "http"

@@ -196,10 +196,16 @@ def test_bad_devserver_setting_is_a_one_line_error_naming_the_key(
     assert_one_line_error(run_devrun(["127.0.0.1:0", "--noreload"], env), 2, f"DEVSERVER['{key}']")
 
 
-def test_debug_off_without_allowed_hosts_is_runserver_s_error(project_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("reloader", [[], ["--noreload"]], ids=["reloader", "noreload"])
+def test_debug_off_without_allowed_hosts_is_runserver_s_error_as_a_bad_setting(
+    project_env: dict[str, str], reloader: list[str]
+) -> None:
+    """runserver's message; exit 2 as for every bad setting, and with the reloader too (its
+    supervisor does not wait for a fix that is a setting)."""
     env = {**project_env, "TESTPROJECT_DEBUG": "0", "TESTPROJECT_ALLOWED_HOSTS": ""}
-    result = run_devrun(["127.0.0.1:0", "--noreload"], env)
-    assert_one_line_error(result, 1, "You must set settings.ALLOWED_HOSTS if DEBUG is False.")
+    result = run_devrun(["127.0.0.1:0", *reloader], env)
+    assert_one_line_error(result, 2, "You must set settings.ALLOWED_HOSTS if DEBUG is False.")
+    assert result.stdout == ""
 
 
 # -- start-up output ----------------------------------------------------------------------

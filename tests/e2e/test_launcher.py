@@ -203,6 +203,21 @@ def test_a_port_in_use_exits_1(project_env: dict[str, str], tmp_path: Path) -> N
     assert_one_line_error(result, 1, "That port is already in use.")
 
 
+def test_a_bad_setting_comes_before_a_port_in_use_as_with_runserver(
+    project_env: dict[str, str], tmp_path: Path
+) -> None:
+    """runserver checks ALLOWED_HOSTS before it binds; the supervisor binds first, so when it
+    cannot, the command runs as it would without a reloader and says what runserver says."""
+    root = copy_project(tmp_path / "project")
+    env = {**project_env, "TESTPROJECT_DEBUG": "0", "TESTPROJECT_ALLOWED_HOSTS": ""}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(PYTHON_M_DEVSERVER, f"127.0.0.1:{port}", cwd=root, env=env)
+    assert_one_line_error(result, 2, "You must set settings.ALLOWED_HOSTS if DEBUG is False.")
+
+
 def test_help_works_anywhere_and_lists_devruns_options(project_env: dict[str, str], tmp_path: Path) -> None:
     result = run(PYTHON_M_DEVSERVER, "--help", cwd=tmp_path, env=project_env)
     assert result.returncode == 0, result.stderr

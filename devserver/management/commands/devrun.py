@@ -28,7 +28,7 @@ from ...backends.base import Backend
 from ...backends.inflight import cut_in_flight
 from ...banner import banner_lines, display_host, production_warning, version_text
 from ...conf import ServerConfig, load_config
-from ...errors import EXIT_OK, RESTART_EXIT_CODE, ConfigurationError, DevserverError
+from ...errors import EXIT_OK, EXIT_USAGE, RESTART_EXIT_CODE, ConfigurationError, DevserverError
 from ...listener import bind_listener, bound_port, inherited_listener
 from ...options import (
     add_devrun_arguments,
@@ -67,7 +67,9 @@ class Command(RunserverCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not settings.ALLOWED_HOSTS:
-            raise CommandError("You must set settings.ALLOWED_HOSTS if DEBUG is False.")
+            # A bad setting (2, as every other); runserver says 1, but its reloader's parent checks
+            # this before any child, where devrun's supervisor has handed over to its first child.
+            raise CommandError("You must set settings.ALLOWED_HOSTS if DEBUG is False.", returncode=EXIT_USAGE)
         try:
             self.prepare(**options)
         except DevserverError as error:
