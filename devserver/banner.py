@@ -1,4 +1,4 @@
-"""The start-up banner: runserver's lines, in runserver's order, plus the backend."""
+"""The start-up banner: runserver's lines, in runserver's order, plus the interface and the backend."""
 
 from __future__ import annotations
 
@@ -17,13 +17,15 @@ def display_host(addr: str, *, raw_ipv6: bool) -> str:
     return "0.0.0.0" if addr == "0" else addr
 
 
-def banner_lines(*, django_version: str, settings_module: str | None, url: str, backend: str) -> list[str]:
+def banner_lines(
+    *, django_version: str, settings_module: str | None, url: str, backend: str, interface: str = "wsgi"
+) -> list[str]:
     quit_command = "CTRL-BREAK" if sys.platform == "win32" else "CONTROL-C"
     return [
         datetime.now().strftime("%B %d, %Y - %X"),
         f"Django version {django_version}, using settings {settings_module!r}",
         f"Starting development server at {url}",
-        f"Serving with devserver {__version__}, {backend} backend",
+        f"Serving {interface.upper()} with devserver {__version__}, {backend} backend",
         f"Quit the server with {quit_command}.",
     ]
 

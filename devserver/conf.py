@@ -13,12 +13,16 @@ from .errors import ConfigurationError
 class ServerConfig(NamedTuple):
     """Everything a backend needs to know besides the socket and the application."""
 
-    backend: str = "threaded"
+    #: Empty: the interface's default (threaded for WSGI, asyncio for ASGI).
+    backend: str = ""
     max_connections: int = 1000
     keep_alive_timeout: float = 5.0
     header_timeout: float = 10.0
     send_timeout: float = 10.0
     shutdown_timeout: float = 5.0
+    # The asyncio backend's websockets.
+    websocket_max_message_size: int = 16 * 1024 * 1024
+    websocket_idle_timeout: float = 60.0
     # The reloader's (read by devserver.reload, not by backends).
     reload_dirs: tuple[str, ...] = ()
     reload_include: tuple[str, ...] = ()
@@ -94,6 +98,8 @@ SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "HEADER_TIMEOUT": ("header_timeout", _positive_number),
     "SEND_TIMEOUT": ("send_timeout", _positive_number),
     "SHUTDOWN_TIMEOUT": ("shutdown_timeout", non_negative_seconds),
+    "WEBSOCKET_MAX_MESSAGE_SIZE": ("websocket_max_message_size", _positive_int),
+    "WEBSOCKET_IDLE_TIMEOUT": ("websocket_idle_timeout", non_negative_seconds),
     "RELOAD_DIRS": ("reload_dirs", _directories),
     "RELOAD_INCLUDE": ("reload_include", _globs),
     "RELOAD_EXCLUDE": ("reload_exclude", _globs),

@@ -61,7 +61,8 @@ def add_devserver_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend",
         metavar="NAME",
-        help=f"Serving backend: {', '.join(BACKENDS)}, or a dotted path (default: DEVSERVER['BACKEND'] or threaded).",
+        help=f"Serving backend: {', '.join(BACKENDS)}, or a dotted path "
+        "(default: DEVSERVER['BACKEND'], else threaded for WSGI and asyncio for ASGI).",
     )
     parser.add_argument(
         "--shutdown-timeout",

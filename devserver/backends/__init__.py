@@ -12,6 +12,7 @@ from .base import Backend
 BACKENDS: Final[dict[str, str]] = {
     "threaded": "devserver.backends.threaded.ThreadedBackend",
     "single": "devserver.backends.single.SingleBackend",
+    "asyncio": "devserver.backends.asyncio.AsyncioBackend",
 }
 DEFAULT_BACKEND: Final = "threaded"
 

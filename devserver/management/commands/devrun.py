@@ -22,12 +22,20 @@ from django.core.management.commands.runserver import Command as RunserverComman
 from django.db import connections
 from django.utils import autoreload
 
-from ...application import load_application, with_static_files
-from ...backends import DEFAULT_BACKEND, resolve_backend
+from ...backends import resolve_backend
 from ...backends.base import Backend
 from ...banner import banner_lines, display_host, production_warning
 from ...conf import ServerConfig, load_config
 from ...errors import EXIT_OK, RESTART_EXIT_CODE, ConfigurationError, DevserverError
+from ...interface import (
+    DEFAULT_BACKENDS,
+    Application,
+    add_interface_arguments,
+    check_backend,
+    choose_interface,
+    load_application,
+    start,
+)
 from ...listener import bind_listener, bound_port, inherited_listener
 from ...options import (
     add_devserver_arguments,
@@ -39,7 +47,6 @@ from ...options import (
 )
 from ...readiness import Readiness, ReadyFile, is_reloader_child, signal_pid
 from ...startup import resume_collection
-from ...wsgi.gateway import WSGIApplication
 
 if TYPE_CHECKING:
     from ...reload.child import ReloaderChild
@@ -54,6 +61,7 @@ class Command(RunserverCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         add_runserver_arguments(parser)
         add_devserver_arguments(parser)
+        add_interface_arguments(parser)
         add_reload_arguments(parser)
         add_smoke_arguments(parser)
 
@@ -83,6 +91,9 @@ class Command(RunserverCommand):
         self.addr, self.port = address.addr, address.port
         self.use_ipv6, self._raw_ipv6 = address.use_ipv6, address.raw_ipv6
         config = load_config(getattr(settings, "DEVSERVER", None))
+        self.interface = choose_interface(
+            force_asgi=options.get("force_asgi", False), force_wsgi=options.get("force_wsgi", False)
+        )
         backend = options.get("backend")
         if backend is None and not options["use_threading"]:
             backend = "single"
@@ -94,7 +105,9 @@ class Command(RunserverCommand):
         self.server_config: ServerConfig = config.with_options(
             backend=backend, shutdown_timeout=options.get("shutdown_timeout"), **reload_options(options)
         )
-        self.backend_class: type[Backend] = resolve_backend(self.server_config.backend or DEFAULT_BACKEND)
+        backend_name = self.server_config.backend or DEFAULT_BACKENDS[self.interface]
+        self.backend_class: type[Backend] = resolve_backend(backend_name)
+        check_backend(self.backend_class, backend_name, self.interface)
         self.prepare_smoke(**options)
 
     def prepare_smoke(self, **options: Any) -> None:
@@ -134,10 +147,10 @@ class Command(RunserverCommand):
         with listener:
             return Supervisor(listener, self.server_config, write=self.stderr.write).run()
 
-    def get_handler(self, *args: Any, **options: Any) -> WSGIApplication:  # type: ignore[override]  # any WSGI app
-        """The WSGI application, wrapped for static files when runserver would serve them."""
-        return with_static_files(
-            load_application(),
+    def get_handler(self, *args: Any, **options: Any) -> Application:  # type: ignore[override]  # WSGI or ASGI
+        """The WSGI or ASGI application, wrapped for static files when runserver would serve them."""
+        return load_application(
+            self.interface,
             use_static_handler=options.get("use_static_handler", True),
             insecure_serving=options.get("insecure_serving", False),
         )
@@ -161,6 +174,11 @@ class Command(RunserverCommand):
         backend = self.backend_class(listener, handler, self.server_config)
         previous = self._install_signal_handlers(backend)  # before the banner: a script may signal at once
         self.on_bind(bound_port(listener))
+        try:
+            start(backend)  # an ASGI application's lifespan startup, before anyone hears "ready"
+        except DevserverError as error:
+            self.stderr.write(f"Error: {error}")
+            sys.exit(error.exit_status)
         self.watch_for_changes(backend)
         readiness = self.announce_ready(bound_port(listener))
         check = self.start_check(backend, readiness, options.get("check"))
@@ -184,6 +202,7 @@ class Command(RunserverCommand):
             settings_module=settings.SETTINGS_MODULE,
             url=f"{self.protocol}://{host}:{server_port}/",
             backend=self.backend_class.name,
+            interface=self.interface,
         )
         self.stdout.write("\n".join(lines))
         warning = production_warning()

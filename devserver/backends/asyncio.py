@@ -1,0 +1,235 @@
+"""The ``asyncio`` backend: ASGI applications on one event loop (uvloop's when it is installed).
+
+One thread runs the loop: it accepts connections, runs the HTTP layer for each
+(:mod:`.protocol`), and runs the application's coroutines. Django runs sync views and
+middleware in threads of its own (``sync_to_async``), as under any ASGI server.
+
+Stopping (:meth:`AsyncioBackend.shutdown`) is safe from a signal handler or another thread:
+it only schedules the stop on the loop. Then the server stops accepting, idle connections
+close, requests in flight finish (their responses close the connection), websockets are
+closed with 1001 (going away) or, on a reload, 1012 (service restart) so their clients
+reconnect to the next process; whatever still runs at the drain deadline is cut.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, ClassVar, Final
+
+from ..asgi.headers import StartChecker
+from ..asgi.lifespan import Lifespan
+from ..asgi.scope import ScopeBuilder
+from ..asgi.types import ASGIApplication, Scope
+from ..conf import ServerConfig
+from ..http.errors import ServiceUnavailable
+from ..http.parser import Request
+from ..listener import BACKLOG
+from .base import OVERLOAD_BACKLOG
+from .protocol import ConnectionProtocol
+
+logger = logging.getLogger("django.server")
+
+#: How often deadlines are checked: the precision of every timeout in this backend.
+SWEEP_INTERVAL: Final = 0.25
+#: After the drain deadline, cut connections' applications get this long to notice before they are cancelled.
+CANCEL_GRACE: Final = 1.0
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop's loop when it is installed (the ``uvloop`` extra), else asyncio's own."""
+    try:
+        uvloop = importlib.import_module("uvloop")
+    except ImportError:
+        return asyncio.new_event_loop
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+class AsyncioBackend:
+    """Serves an ASGI application: HTTP/1.1 (keep-alive, pipelining) and websockets."""
+
+    name: ClassVar[str] = "asyncio"
+    multithread: ClassVar[bool] = False
+    #: The application interface this backend serves (the WSGI backends serve "wsgi").
+    interface: ClassVar[str] = "asgi"
+
+    def __init__(self, listener: socket.socket, application: ASGIApplication, config: ServerConfig) -> None:
+        self.listener = listener
+        self.application = application
+        self.config = config
+        host, port = listener.getsockname()[:2]
+        self.state: dict[str, Any] = {}
+        self.scopes = ScopeBuilder((str(host), int(port)), state=self.state)
+        self.checker = StartChecker()
+        self.connections: set[ConnectionProtocol] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.lifespan = Lifespan(application, self.state)
+        self._runner: asyncio.Runner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_requested: asyncio.Event | None = None
+        self._all_closed: asyncio.Event | None = None
+        self._started = False
+        self._stopping = False
+        #: Set by ``shutdown(restart=True)``: a newer process takes over once this one stops.
+        self.restarting = False
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def loop_name(self) -> str:
+        loop = self._loop
+        return "uvloop" if loop is not None and type(loop).__module__.startswith("uvloop") else "asyncio"
+
+    # -- the Backend protocol ----------------------------------------------------------
+
+    def start(self) -> None:
+        """Create the loop and run the application's lifespan startup (before "ready" is announced).
+
+        Raises :class:`~devserver.asgi.lifespan.LifespanStartupError` if the application says
+        it failed to start.
+        """
+        if self._started:
+            return
+        self._started = True
+        self._runner = asyncio.Runner(loop_factory=loop_factory())
+        self._loop = self._runner.get_loop()
+        self._runner.run(self.lifespan.startup())
+
+    def serve_forever(self) -> None:
+        try:
+            self.start()
+            assert self._runner is not None
+            self._runner.run(self._serve())
+        finally:
+            if self._runner is not None:
+                self._runner.close()
+            if self.listener.fileno() != -1:
+                self.listener.close()
+
+    def shutdown(self, *, restart: bool = False) -> None:
+        """Begin a graceful stop: from the loop's thread, a signal handler or any other thread."""
+        self.restarting = self.restarting or restart
+        self._stopping = True
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed: nothing to stop
+                loop.call_soon_threadsafe(self._request_stop)
+
+    # -- what connections ask of the server ----------------------------------------------
+
+    def admit(self, connection: ConnectionProtocol) -> bool:
+        """Count a new connection in; past MAX_CONNECTIONS it is only answered 503 (far past it, dropped)."""
+        count = len(self.connections)
+        if count >= self.config.max_connections + OVERLOAD_BACKLOG:
+            return False
+        connection.overloaded = count >= self.config.max_connections
+        self.connections.add(connection)
+        return True
+
+    def release(self, connection: ConnectionProtocol) -> None:
+        self.connections.discard(connection)
+        if not self.connections and self._all_closed is not None:
+            self._all_closed.set()
+
+    def overload_error(self) -> ServiceUnavailable:
+        return ServiceUnavailable(f"Too many connections (the limit is {self.config.max_connections}).")
+
+    def websocket_scope(self, request: Request, client: tuple[str, int], subprotocols: list[str]) -> Scope:
+        return self.scopes.websocket(request, client, subprotocols)
+
+    def run_task(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run an application coroutine; tracked so that shutdown can cancel what outlives it."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    # -- serving -------------------------------------------------------------------------
+
+    async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._stop_requested = asyncio.Event()
+        if self._stopping:
+            self._stop_requested.set()
+        server = await loop.create_server(
+            lambda: ConnectionProtocol(self), sock=self.listener, backlog=BACKLOG, start_serving=True
+        )
+        sweeper = loop.create_task(self._sweep())
+        with _signals_wake(loop):
+            try:
+                await self._stop_requested.wait()
+            finally:
+                server.close()
+                await self._drain()
+                sweeper.cancel()
+                await self.lifespan.shutdown(self.config.shutdown_timeout or CANCEL_GRACE)
+
+    def _request_stop(self) -> None:
+        self._stopping = True
+        if self._stop_requested is not None:
+            self._stop_requested.set()
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL)
+            now = time.monotonic()
+            for connection in [c for c in self.connections if c.deadline <= now]:
+                connection.expire(now)
+
+    async def _drain(self) -> None:
+        """Let requests in flight finish (until the deadline), then cut what is left."""
+        self._all_closed = asyncio.Event()
+        for connection in list(self.connections):
+            connection.begin_shutdown(restart=self.restarting)
+        if not self.connections:
+            self._all_closed.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._all_closed.wait(), self.config.shutdown_timeout)
+        for connection in list(self.connections):
+            connection.abort()
+        if self.tasks:  # cut applications see the disconnect; give them a moment, then cancel
+            _, pending = await asyncio.wait(set(self.tasks), timeout=CANCEL_GRACE)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=CANCEL_GRACE)
+
+
+@contextlib.contextmanager
+def _signals_wake(loop: asyncio.AbstractEventLoop) -> Any:
+    """Wake the loop when a signal arrives, so its Python handler runs at once.
+
+    A signal delivered to another thread (Django runs sync code in threads) only sets a flag;
+    the main thread runs the handler when it next runs Python, which a loop idle in
+    ``epoll_wait`` would not do for a while.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            while reader.recv(4096):
+                pass
+
+    loop.add_reader(reader.fileno(), drain)
+    previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        loop.remove_reader(reader.fileno())
+        reader.close()
+        writer.close()
