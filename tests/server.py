@@ -126,6 +126,20 @@ class DevrunProcess:
             raise ServerFailed(f"server did not stop on SIGTERM; output:\n{self.output()}") from None
 
 
+#: Backends that serve ASGI serve the test project's async variant (ASGI_APPLICATION, Channels).
+ASGI_BACKENDS = frozenset({"asyncio"})
+ASGI_PROJECT_ENV = {"TESTPROJECT_ASGI": "1"}
+
+
+def backend_env(args: Sequence[str]) -> dict[str, str]:
+    """The test project variant a devrun command line needs: ``--backend asyncio`` serves it as ASGI."""
+    arguments = list(args)
+    for index, argument in enumerate(arguments[:-1]):
+        if argument == "--backend" and arguments[index + 1] in ASGI_BACKENDS:
+            return dict(ASGI_PROJECT_ENV)
+    return {}
+
+
 def server_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("RUN_MAIN", None)

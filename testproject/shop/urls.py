@@ -9,6 +9,7 @@ app_name = "shop"
 urlpatterns = [
     path("", views.index, name="index"),
     path("hello/", views.hello, name="hello"),
+    path("hello-async/", views.hello_async, name="hello-async"),
     path("json/", views.json_view, name="json"),
     path("stream/", views.stream, name="stream"),
     path("upload/", views.upload, name="upload"),
@@ -18,4 +19,5 @@ urlpatterns = [
     path("events/", views.events, name="events"),
     path("echo/", views.echo, name="echo"),
     path("debugger/", views.debugger, name="debugger"),
+    path("chat/", views.chat, name="chat"),
 ]

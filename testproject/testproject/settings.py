@@ -14,6 +14,10 @@ configured without editing files:
 - ``TESTPROJECT_DEVSERVER``: JSON object injected as the ``DEVSERVER`` setting.
 - ``TESTPROJECT_WSGI_APPLICATION``: dotted path of the WSGI application to serve
   (``testproject.wsgi_cases.application`` serves the gateway tests' edge cases).
+- ``TESTPROJECT_ASGI``: ``"1"`` makes it an async project: ``ASGI_APPLICATION`` is set (so
+  ``devrun`` serves ASGI), and Channels serves websockets on its in-memory channel layer.
+- ``TESTPROJECT_ASGI_APPLICATION``: with ``TESTPROJECT_ASGI=1``, the ASGI application to serve
+  instead (``testproject.asgi_cases.application`` serves the ASGI gateway tests' edge cases).
 """
 
 import json
@@ -72,6 +76,11 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = os.environ.get("TESTPROJECT_WSGI_APPLICATION", "testproject.wsgi.application")
+
+if os.environ.get("TESTPROJECT_ASGI") == "1":
+    ASGI_APPLICATION = os.environ.get("TESTPROJECT_ASGI_APPLICATION", "testproject.asgi.application")
+    INSTALLED_APPS.append("channels")
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 DATABASES = {
     "default": {

@@ -23,7 +23,7 @@ import pytest
 
 from devserver.readiness import READY_LINE_PREFIX
 
-from ..server import REPO, DevrunProcess, fetch
+from ..server import REPO, DevrunProcess, backend_env, fetch
 
 DEADLINE = 30.0
 RELOADED = re.compile(r"^(?P<reason>.+ changed(?: \(and (?P<more>\d+) more\))?), reloaded in (?P<ms>\d+) ms$")
@@ -116,8 +116,9 @@ def start_reloading(project_env: dict[str, str], tmp_path: Path) -> Iterator[Cal
             before(root)
         # Other people edit this checkout's devserver/ while the suite runs: not our reloads.
         exclude = ["--reload-exclude", str(REPO / "devserver")]
+        env = {**project_env, **backend_env(args)}
         server = DevrunProcess(
-            ["127.0.0.1:0", *exclude, *args], project_env, cwd=root, manage=root / "manage.py", new_session=new_session
+            ["127.0.0.1:0", *exclude, *args], env, cwd=root, manage=root / "manage.py", new_session=new_session
         )
         started.append(server)
         server.wait_ready(DEADLINE)
