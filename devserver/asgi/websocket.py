@@ -62,6 +62,10 @@ class SessionHost(Protocol):
 
     def close(self) -> None: ...
 
+    def linger(self) -> None:
+        """Half-close, drop what the client still sends, close at its EOF (or soon): a close
+        with unread input would reset the connection and could destroy the last frames."""
+
     def abort(self) -> None: ...
 
     def pause(self) -> None: ...
@@ -364,9 +368,9 @@ class WebSocketSession:
         data = b"".join(pending)
         if data:
             self._host.write(data)
-        if pending[-1] == b"":  # SEND_EOF
+        if pending[-1] == b"":  # SEND_EOF: the server ends the TCP connection
             self.state = CLOSED
-            self._host.close()
+            self._host.linger()
 
     def _wake(self) -> None:
         waiter = self._waiter

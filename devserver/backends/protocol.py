@@ -183,6 +183,16 @@ class ConnectionProtocol(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
+    def linger(self) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        self.deadline = time.monotonic() + LINGER_SECONDS
+        if transport.can_write_eof():
+            transport.write_eof()
+        else:
+            transport.close()
+
     # -- the request loop ----------------------------------------------------------------
 
     def _advance(self) -> None:

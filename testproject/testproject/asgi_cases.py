@@ -186,7 +186,9 @@ def declared_length(declared: int, pieces: list[bytes]) -> Case:
 
 async def ws_scope(scope: Scope, receive: Receive, send: Send) -> None:
     assert (await receive())["type"] == "websocket.connect"
-    await send({"type": "websocket.accept", "headers": [(b"x-case", b"accepted")]})
+    offered = scope["subprotocols"]
+    accept = {"type": "websocket.accept", "headers": [(b"x-case", b"accepted")]}
+    await send({**accept, "subprotocol": offered[-1]} if offered else accept)
     await send({"type": "websocket.send", "text": json.dumps(jsonable(scope))})
     message = await receive()
     report(f"ws scope: then {message['type']} {message.get('code')}")
