@@ -40,7 +40,7 @@ logger = logging.getLogger("django.server")
 #: How often deadlines are checked: the precision of every timeout in this backend.
 SWEEP_INTERVAL: Final = 0.25
 #: After the drain deadline, cut connections' applications get this long to notice before they are cancelled.
-CANCEL_GRACE: Final = 1.0
+CANCEL_GRACE: Final = 0.5
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
@@ -78,6 +78,8 @@ class AsyncioBackend:
         self._all_closed: asyncio.Event | None = None
         self._started = False
         self._stopping = False
+        #: Application work was cut at the drain deadline; some of it may still run in a thread.
+        self.cut_work = False
         #: Set by ``shutdown(restart=True)``: a newer process takes over once this one stops.
         self.restarting = False
 
@@ -115,6 +117,19 @@ class AsyncioBackend:
                 self._runner.close()
             if self.listener.fileno() != -1:
                 self.listener.close()
+
+    @property
+    def abandoned_threads(self) -> bool:
+        """Whether application code cut at the deadline still runs in threads (a sync view in
+        ``sync_to_async``'s executor): the process must then leave without waiting for them, since
+        interpreter shutdown joins every non-daemon thread."""
+        if not self.cut_work:
+            return False
+        deadline = time.monotonic() + CANCEL_GRACE
+        for thread in threading.enumerate():
+            if thread is not threading.current_thread() and not thread.daemon:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        return any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.current_thread())
 
     def shutdown(self, *, restart: bool = False) -> None:
         """Begin a graceful stop: from the loop's thread, a signal handler or any other thread."""
@@ -202,6 +217,7 @@ class AsyncioBackend:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=CANCEL_GRACE)
+                self.cut_work = True
 
 
 @contextlib.contextmanager

@@ -84,3 +84,19 @@ def test_reload_closes_websockets_with_1012_and_the_client_reconnects_to_the_new
         assert client.recv() == "reloaded: hello"
     finally:
         finish(client)
+
+
+def test_sync_view_still_running_in_a_thread_at_the_deadline_does_not_hold_the_exit(
+    start_server: ServerFactory,
+) -> None:
+    """Django runs a sync view in a thread under ASGI; interpreter shutdown would wait for it."""
+    server = start_server("--backend", "asyncio", "--shutdown-timeout", "1")
+    with socket.create_connection((server.host, server.port), timeout=40) as client:
+        client.sendall(build_request("GET", "/slow/?seconds=30"))
+        server.wait_for_line(lambda line: "slow view: sleeping" in line)
+        started = time.monotonic()
+        server.signal(signal.SIGTERM)
+        code = server.wait()
+        elapsed = time.monotonic() - started
+    assert code == 0, server.output()
+    assert elapsed < 10, f"took {elapsed:.1f}s to stop: it waited for the 30 s view"

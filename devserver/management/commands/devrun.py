@@ -14,7 +14,7 @@ import signal
 import sys
 from argparse import ArgumentParser
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -190,10 +190,21 @@ class Command(RunserverCommand):
                 signal.signal(signum, handler_before)
             self.withdraw_ready()
         if self.reloader_child is not None and self.reloader_child.restarting:
-            sys.exit(RESTART_EXIT_CODE)
+            self.leave(backend, RESTART_EXIT_CODE)
         if shutdown_message:
             self.stdout.write(shutdown_message)
-        sys.exit(self.report_check(check, strict=options.get("check_strict", False)) if check else EXIT_OK)
+        self.leave(backend, self.report_check(check, strict=options.get("check_strict", False)) if check else EXIT_OK)
+
+    def leave(self, backend: Backend, status: int) -> NoReturn:
+        """Exit with ``status``; at once if application code cut at the deadline still runs in a
+        thread (the asyncio backend's sync views): a normal exit would wait for it to finish."""
+        if getattr(backend, "abandoned_threads", False):
+            self.stdout.flush()
+            self.stderr.flush()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+        sys.exit(status)
 
     def on_bind(self, server_port: int) -> None:
         host = display_host(self.addr, raw_ipv6=self._raw_ipv6)
