@@ -53,7 +53,9 @@ ASGI_ENV: Final = (
 )
 
 HTTP_SCENARIOS: Final = (
-    Scenario("raw-keepalive-c1", "/raw/", 1, quick=True, description="ASGI hello without Django: the server's own cost"),
+    Scenario(
+        "raw-keepalive-c1", "/raw/", 1, quick=True, description="ASGI hello without Django: the server's own cost"
+    ),
     Scenario("sync-keepalive-c1", "/hello/", 1, quick=True, description="sync view, keep-alive, 1 connection"),
     Scenario("async-keepalive-c1", "/hello-async/", 1, quick=True, description="async view, keep-alive, 1 connection"),
     Scenario("sync-keepalive-c10", "/hello/", 10, description="sync view, keep-alive, 10 connections"),
@@ -172,7 +174,9 @@ def ratio_lines(scenarios: Sequence[Scenario | EchoScenario], results: Sequence[
 
 def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.asgi", description=__doc__)
-    parser.add_argument("--duration", type=float, metavar="SECONDS", help=f"seconds per measurement (default {DURATION:g})")
+    parser.add_argument(
+        "--duration", type=float, metavar="SECONDS", help=f"seconds per measurement (default {DURATION:g})"
+    )
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_DURATION:g} s runs, fewer scenarios")
     parser.add_argument("--scenario", action="append", default=[], metavar="NAME", help="only these (glob; repeatable)")
     parser.add_argument("--servers", default="", metavar="A,B", help="only these servers (comma-separated globs)")

@@ -11,7 +11,7 @@ from typing import Any
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "testproject.settings")
 os.environ.setdefault("TESTPROJECT_ASGI", "1")
 
-from testproject.asgi import application as project  # noqa: E402
+from testproject.asgi import application as project
 
 HELLO_HEAD = {
     "type": "http.response.start",
@@ -35,4 +35,4 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 return
             await send({"type": "websocket.send", "text": message.get("text"), "bytes": message.get("bytes")})
     else:
-        await project(scope, receive, send)
+        await project(scope, receive, send)  # type: ignore[arg-type]  # Channels' scope TypedDicts

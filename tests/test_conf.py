@@ -34,6 +34,8 @@ def test_values_are_taken_and_normalised() -> None:
         ({"KEEP_ALIVE_TIMEOUT": "5"}, "DEVSERVER['KEEP_ALIVE_TIMEOUT'] must be a positive number of seconds"),
         ({"SHUTDOWN_TIMEOUT": -1}, "DEVSERVER['SHUTDOWN_TIMEOUT'] must be a number of seconds, 0 or more"),
         ({"BACKEND": ""}, "DEVSERVER['BACKEND'] must be a non-empty string"),
+        ({"WEBSOCKET_MAX_MESSAGE_SIZE": 0}, "DEVSERVER['WEBSOCKET_MAX_MESSAGE_SIZE'] must be a positive integer"),
+        ({"WEBSOCKET_IDLE_TIMEOUT": -1}, "DEVSERVER['WEBSOCKET_IDLE_TIMEOUT'] must be a number of seconds, 0 or more"),
         ([("BACKEND", "single")], "settings.DEVSERVER must be a dict, not list"),
     ],
 )

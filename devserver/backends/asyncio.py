@@ -140,6 +140,35 @@ class AsyncioBackend:
             with contextlib.suppress(RuntimeError):  # the loop has already closed: nothing to stop
                 loop.call_soon_threadsafe(self._request_stop)
 
+    # -- connections from elsewhere, and to elsewhere (the reloader's hand-over) ----------
+
+    def adopt(self, sock: socket.socket, received: bytes = b"") -> None:
+        """Serve a connection accepted elsewhere (an idle keep-alive connection another process
+        handed over) as if ``received`` had just been read from it. Safe from any thread."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the backend has not started")
+        loop.call_soon_threadsafe(lambda: loop.create_task(self._adopt(sock, received)))
+
+    async def _adopt(self, sock: socket.socket, received: bytes) -> None:
+        sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        await loop.connect_accepted_socket(lambda: ConnectionProtocol(self, received), sock)
+
+    def detach_idle(self, timeout: float = 5.0) -> list[tuple[socket.socket, bytes]]:
+        """Take the idle keep-alive connections away from this backend, each as (socket, bytes
+        received but not handled), for a newer process to :meth:`adopt`. Safe from any thread
+        but the loop's own."""
+        loop = self._loop
+        if loop is None:
+            return []
+
+        async def detach() -> list[tuple[socket.socket, bytes]]:
+            detached = [connection.detach() for connection in list(self.connections)]
+            return [pair for pair in detached if pair is not None]
+
+        return asyncio.run_coroutine_threadsafe(detach(), loop).result(timeout)
+
     # -- what connections ask of the server ----------------------------------------------
 
     def admit(self, connection: ConnectionProtocol) -> bool:

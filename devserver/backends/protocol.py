@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
+import socket
 import time
 from typing import TYPE_CHECKING, Final, cast
 
@@ -43,8 +45,10 @@ _NEVER: Final = math.inf
 class ConnectionProtocol(asyncio.Protocol):
     """An HTTP/1.1 connection serving ASGI requests one after another (or a websocket)."""
 
-    def __init__(self, backend: AsyncioBackend) -> None:
+    def __init__(self, backend: AsyncioBackend, received: bytes = b"") -> None:
         self.backend = backend
+        #: Bytes another process read from this connection before handing it over.
+        self._received_before = received
         self.transport: asyncio.Transport | None = None
         self.http = HTTPConnection()
         self.cycle: HTTPCycle | None = None
@@ -75,6 +79,9 @@ class ConnectionProtocol(asyncio.Protocol):
             transport.abort()
             return
         self.deadline = time.monotonic() + backend.config.keep_alive_timeout
+        if self._received_before:  # before anything the transport reads
+            self.data_received(self._received_before)
+            self._received_before = b""
 
     def data_received(self, data: bytes) -> None:
         websocket = self.websocket
@@ -297,6 +304,28 @@ class ConnectionProtocol(asyncio.Protocol):
             transport.write_eof()
         else:
             transport.close()
+
+    def detach(self) -> tuple[socket.socket, bytes] | None:
+        """This connection as (socket, bytes received but not handled) if it is idle between
+        requests, for another process to adopt; it is then forgotten here (its descriptor is
+        duplicated, so closing the transport sends nothing). None if it is not idle."""
+        transport = self.transport
+        if (
+            transport is None
+            or transport.is_closing()
+            or self.websocket is not None
+            or self.cycle is not None
+            or self.lingering
+            or not self.http.idle
+        ):
+            return None
+        raw = transport.get_extra_info("socket")
+        if raw is None:
+            return None
+        sock = socket.socket(fileno=os.dup(raw.fileno()))
+        self.deadline = _NEVER
+        transport.close()
+        return sock, b""
 
     # -- deadlines and shutdown ----------------------------------------------------------
 

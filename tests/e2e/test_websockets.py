@@ -44,11 +44,12 @@ def finish(client: websocket.WebSocket) -> None:
     """Close (with the closing handshake if still open) and release the socket: after a close
     frame from the server, websocket-client's ``close()`` alone leaves its socket open."""
     client.close()
-    client.shutdown()
+    client.shutdown()  # type: ignore[no-untyped-call]
 
 
 def close_code(frame: ABNF) -> int:
-    code: int = struct.unpack("!H", frame.data[:2])[0]
+    data = frame.data if isinstance(frame.data, bytes) else frame.data.encode()
+    code: int = struct.unpack("!H", data[:2])[0]
     return code
 
 
@@ -57,6 +58,7 @@ def next_close(client: websocket.WebSocket) -> ABNF:
     while True:
         opcode, frame = client.recv_data_frame(True)
         if opcode == ABNF.OPCODE_CLOSE:
+            assert isinstance(frame, ABNF)
             return frame
 
 
@@ -197,9 +199,10 @@ def test_invalid_utf8_text_closes_with_1007(project: DevrunProcess) -> None:
 def test_websocket_scope_has_every_key(cases: DevrunProcess) -> None:
     client = connect(cases, "/ws/scope?room=1", subprotocols=["one", "two"], header=["X-Tag: t"])
     try:
-        assert client.getheaders().get("x-case") == "accepted"  # the application's accept headers
+        assert (client.getheaders() or {}).get("x-case") == "accepted"  # the application's accept headers
         assert client.getsubprotocol() == "two"  # the application's choice
         scope = json.loads(client.recv())
+        assert client.sock is not None
         local_port = client.sock.getsockname()[1]
     finally:
         finish(client)
@@ -261,8 +264,8 @@ def test_silent_client_is_pinged_then_closed(idle_server: DevrunProcess) -> None
     client = connect(idle_server, "/ws/echo/", timeout=15)
     try:
         # Nothing is read for now; the first frames that come are the server's ping, then its close.
-        assert client.recv_frame().opcode == ABNF.OPCODE_PING
-        frame = client.recv_frame()
+        assert client.recv_frame().opcode == ABNF.OPCODE_PING  # type: ignore[no-untyped-call]
+        frame = client.recv_frame()  # type: ignore[no-untyped-call]
         assert frame.opcode == ABNF.OPCODE_CLOSE
         assert close_code(frame) == 1001
         assert frame.data[2:] == b"idle timeout"
