@@ -143,7 +143,7 @@ class HTTPCycle:
     async def send(self, message: Message) -> None:
         if self.disconnected:
             raise ClientDisconnected("The client has gone away.")
-        if not isinstance(message, Mapping):
+        if type(message) is not dict and not isinstance(message, Mapping):
             raise InvalidMessageError(f"An ASGI message must be a dict, not {type(message).__name__}")
         kind = message.get("type")
         if kind == "http.response.body":

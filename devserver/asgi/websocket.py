@@ -174,7 +174,7 @@ class WebSocketSession:
         if protocol.parser_exc is not None:  # a protocol error, a message too big: the protocol failed it
             close = protocol.close_sent
             self._disconnected(close.code if close is not None else 1006, close.reason if close else "")
-        self._flush()
+        self._flush()  # a pong, a close: what the protocol answered on its own
         if len(self._events) > MAX_QUEUED and not self._paused:
             self._paused = True
             self._host.pause()
@@ -231,7 +231,7 @@ class WebSocketSession:
         return message
 
     async def send(self, message: Message) -> None:
-        if not isinstance(message, Mapping):
+        if type(message) is not dict and not isinstance(message, Mapping):
             raise InvalidMessageError(f"An ASGI message must be a dict, not {type(message).__name__}")
         kind = message.get("type")
         state = self.state
