@@ -105,7 +105,12 @@ class AsyncioBackend:
         self._started = True
         self._runner = asyncio.Runner(loop_factory=loop_factory())
         self._loop = self._runner.get_loop()
-        self._runner.run(self.lifespan.startup())
+        try:
+            self._runner.run(self.lifespan.startup())
+        except BaseException:
+            self._runner.close()  # nothing will serve: leave no loop and no socket behind
+            self.listener.close()
+            raise
 
     def serve_forever(self) -> None:
         try:
