@@ -25,7 +25,7 @@ def banner_lines(
         datetime.now().strftime("%B %d, %Y - %X"),
         f"Django version {django_version}, using settings {settings_module!r}",
         f"Starting development server at {url}",
-        f"Serving {interface.upper()} with devserver {__version__}, {backend} backend",
+        f"Serving {interface.upper()} with devserver {__version__}, {backend}",
         f"Quit the server with {quit_command}.",
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -23,6 +24,8 @@ class ServerConfig(NamedTuple):
     # The asyncio backend's websockets.
     websocket_max_message_size: int = 16 * 1024 * 1024
     websocket_idle_timeout: float = 60.0
+    #: "auto" (uvloop when installed), "asyncio" or "uvloop".
+    event_loop: str = "auto"
     # The reloader's (read by devserver.reload, not by backends).
     reload_dirs: tuple[str, ...] = ()
     reload_include: tuple[str, ...] = ()
@@ -86,6 +89,14 @@ def _directories(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _event_loop(value: Any) -> str:
+    if value not in ("auto", "asyncio", "uvloop"):
+        raise ValueError('"auto", "asyncio" or "uvloop"')
+    if value == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        raise ValueError('"auto" or "asyncio" while uvloop is not installed (pip install \'django-devrun[uvloop]\')')
+    return str(value)
+
+
 def _is_text(item: Any) -> bool:
     return type(item) is str and bool(item)
 
@@ -100,6 +111,7 @@ SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "SHUTDOWN_TIMEOUT": ("shutdown_timeout", non_negative_seconds),
     "WEBSOCKET_MAX_MESSAGE_SIZE": ("websocket_max_message_size", _positive_int),
     "WEBSOCKET_IDLE_TIMEOUT": ("websocket_idle_timeout", non_negative_seconds),
+    "EVENT_LOOP": ("event_loop", _event_loop),
     "RELOAD_DIRS": ("reload_dirs", _directories),
     "RELOAD_INCLUDE": ("reload_include", _globs),
     "RELOAD_EXCLUDE": ("reload_exclude", _globs),

@@ -86,6 +86,12 @@ def load_application(interface: str, *, use_static_handler: bool, insecure_servi
     )
 
 
+def describe_backend(backend: Any, config: Any) -> str:
+    """``threaded backend``, or what a backend says of itself (``asyncio backend on uvloop``)."""
+    describe = getattr(backend, "describe", None)
+    return str(describe(config)) if callable(describe) else f"{backend.name} backend"
+
+
 def start(backend: Any) -> None:
     """Run a backend's start-up step (an ASGI application's lifespan startup) if it has one."""
     start_backend = getattr(backend, "start", None)

@@ -36,6 +36,7 @@ def test_values_are_taken_and_normalised() -> None:
         ({"BACKEND": ""}, "DEVSERVER['BACKEND'] must be a non-empty string"),
         ({"WEBSOCKET_MAX_MESSAGE_SIZE": 0}, "DEVSERVER['WEBSOCKET_MAX_MESSAGE_SIZE'] must be a positive integer"),
         ({"WEBSOCKET_IDLE_TIMEOUT": -1}, "DEVSERVER['WEBSOCKET_IDLE_TIMEOUT'] must be a number of seconds, 0 or more"),
+        ({"EVENT_LOOP": "trio"}, 'DEVSERVER[\'EVENT_LOOP\'] must be "auto", "asyncio" or "uvloop"'),
         ([("BACKEND", "single")], "settings.DEVSERVER must be a dict, not list"),
     ],
 )

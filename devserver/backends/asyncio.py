@@ -43,8 +43,10 @@ SWEEP_INTERVAL: Final = 0.25
 CANCEL_GRACE: Final = 0.5
 
 
-def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
-    """uvloop's loop when it is installed (the ``uvloop`` extra), else asyncio's own."""
+def loop_factory(choice: str = "auto") -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop's loop when it is installed (the ``uvloop`` extra) and ``choice`` allows it, else asyncio's."""
+    if choice == "asyncio":
+        return asyncio.new_event_loop
     try:
         uvloop = importlib.import_module("uvloop")
     except ImportError:
@@ -87,10 +89,11 @@ class AsyncioBackend:
     def stopping(self) -> bool:
         return self._stopping
 
-    @property
-    def loop_name(self) -> str:
-        loop = self._loop
-        return "uvloop" if loop is not None and type(loop).__module__.startswith("uvloop") else "asyncio"
+    @classmethod
+    def describe(cls, config: ServerConfig) -> str:
+        """For the banner: the backend and the event loop it will run."""
+        factory = loop_factory(config.event_loop)
+        return f"{cls.name} backend on {'uvloop' if factory is not asyncio.new_event_loop else 'asyncio'}"
 
     # -- the Backend protocol ----------------------------------------------------------
 
@@ -103,7 +106,7 @@ class AsyncioBackend:
         if self._started:
             return
         self._started = True
-        self._runner = asyncio.Runner(loop_factory=loop_factory())
+        self._runner = asyncio.Runner(loop_factory=loop_factory(self.config.event_loop))
         self._loop = self._runner.get_loop()
         try:
             self._runner.run(self.lifespan.startup())

@@ -33,6 +33,7 @@ from ...interface import (
     add_interface_arguments,
     check_backend,
     choose_interface,
+    describe_backend,
     load_application,
     start,
 )
@@ -212,7 +213,7 @@ class Command(RunserverCommand):
             django_version=self.get_version(),
             settings_module=settings.SETTINGS_MODULE,
             url=f"{self.protocol}://{host}:{server_port}/",
-            backend=self.backend_class.name,
+            backend=describe_backend(self.backend_class, self.server_config),
             interface=self.interface,
         )
         self.stdout.write("\n".join(lines))
