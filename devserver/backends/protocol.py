@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Final, cast
 from ..accesslog import log_https_attempt, log_request
 from ..asgi.cycle import HIGH_WATER, HTTPCycle
 from ..http.connection import CLOSED, NEED_DATA, HTTPConnection
-from ..http.errors import HTTPError, RequestTimeout
+from ..http.errors import HTTPError, RequestTimeout, ServiceUnavailable
 from ..http.parser import MESSAGE_END, BodyChunk, Request, TLSHandshakeReceived
 from ..http.response import error_response
 from ..wsgi.gateway import ClientDisconnected
@@ -162,6 +162,7 @@ class ConnectionProtocol(asyncio.Protocol):
         self.deadline = time.monotonic() + self.backend.config.header_timeout
 
     def body_taken(self) -> None:
+        self.deadline = _NEVER  # the application has what it waited for; it may take its time now
         if not self.http.body_complete:
             self._resume_reading()
 
@@ -266,6 +267,9 @@ class ConnectionProtocol(asyncio.Protocol):
         from ..asgi.websocket import WebSocketUnavailable, start_session
 
         self.deadline = _NEVER
+        if self.backend.stopping:
+            self._refuse(ServiceUnavailable("The server is stopping."), request.request_line)
+            return
         try:
             self.websocket = start_session(self, self.backend, request, self.http.upgrade_data)
         except WebSocketUnavailable as error:
@@ -275,8 +279,7 @@ class ConnectionProtocol(asyncio.Protocol):
     def _protocol_error(self, error: HTTPError) -> None:
         cycle = self.cycle
         if cycle is None:
-            request = self.http.request if not self.http.idle else None
-            self._refuse(error, request.request_line if request is not None and not self.fresh else "-")
+            self._refuse(error)
             return
         # A malformed body under a request being served: the application hears the client is gone.
         cycle.disconnect()

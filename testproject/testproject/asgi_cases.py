@@ -86,6 +86,20 @@ async def body_later(scope: Scope, receive: Receive, send: Send) -> None:
     await body_pieces(scope, receive, send)
 
 
+async def body_pause(scope: Scope, receive: Receive, send: Send) -> None:
+    """Take the first piece of the body, work ``?seconds=`` without reading, then read the rest."""
+    report("body pause: waiting for the body")
+    first = await receive()
+    report(f"body pause: got {len(first['body'])} bytes, working")
+    await asyncio.sleep(float(query(scope).get("seconds", "2")))
+    total, more = len(first["body"]), first.get("more_body", False)
+    while more:
+        message = await receive()
+        total += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    await plain(send, str(total).encode())
+
+
 async def response_pieces(scope: Scope, receive: Receive, send: Send) -> None:
     """``?pieces=N`` body messages with ``more_body``, ``?delay=`` seconds apart."""
     params = query(scope)
@@ -249,6 +263,7 @@ HTTP_ROUTES: dict[str, Case] = {
     "/scope": scope_dump,
     "/body/pieces": body_pieces,
     "/body/later": body_later,
+    "/body/pause": body_pause,
     "/response/pieces": response_pieces,
     "/until-disconnect": until_disconnect,
     "/bad/no-response": no_response,

@@ -152,6 +152,21 @@ def _wait_for_stall(sent: list[int], deadline: float) -> int:
     return sent[0]
 
 
+def test_application_working_between_body_reads_is_not_timed_out(start_server: ServerFactory) -> None:
+    """HEADER_TIMEOUT bounds the wait for body bytes the application asked for, not its own work."""
+    server = start_server("--backend", "asyncio", env={**CASES, "TESTPROJECT_DEVSERVER": '{"HEADER_TIMEOUT": 1}'})
+    first_line = len(server.lines)
+    with RawClient.to(server) as client:
+        client.send(build_request("POST", "/body/pause?seconds=2.5", [("Content-Length", "10")]))
+        logged(server, "body pause: waiting for the body", first_line)
+        client.send(b"12345")
+        logged(server, "body pause: got 5 bytes, working", first_line)
+        client.send(b"67890")
+        response = client.read_response()
+    assert (response.status, response.body) == (200, b"10")
+    server.stop()
+
+
 def test_expect_continue_is_answered_when_the_application_receives(cases: DevrunProcess) -> None:
     with RawClient.to(cases) as client:
         client.request("POST", "/body/pieces", [("Expect", "100-continue"), ("Content-Length", "5")])
