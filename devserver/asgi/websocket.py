@@ -19,7 +19,6 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 from ..accesslog import log_request
-from ..http.errors import NotImplementedByServer
 from ..http.parser import Request
 from ..http.response import SERVER_HEADER, error_response
 from ..wsgi.gateway import ClientDisconnected
@@ -43,10 +42,6 @@ SERVICE_RESTART: Final = 1012
 INTERNAL_ERROR: Final = 1011
 
 CONNECTING, OPEN, CLOSING, CLOSED = "connecting", "open", "closing", "closed"
-
-
-class WebSocketUnavailable(NotImplementedByServer):
-    """The ``websockets`` package is missing: the upgrade request gets a 501 naming the extra."""
 
 
 class SessionHost(Protocol):
@@ -82,45 +77,6 @@ class SessionServer(Protocol):
     def websocket_scope(self, request: Request, client: tuple[str, int], subprotocols: list[str]) -> Scope: ...
 
     def run_task(self, coroutine: Any) -> None: ...
-
-
-def start_session(host: SessionHost, server: SessionServer, request: Request, early_data: bytes) -> WebSocketSession:
-    """Check the handshake and start the application (or answer the refusal); raises WebSocketUnavailable."""
-    try:
-        from websockets.datastructures import Headers
-        from websockets.http11 import Request as HandshakeRequest
-        from websockets.protocol import State
-        from websockets.server import ServerProtocol
-    except ImportError:
-        raise WebSocketUnavailable(
-            "WebSocket support needs the websockets package: pip install 'django-devrun[asgi]'"
-        ) from None
-    protocol = ServerProtocol(
-        state=State.OPEN,  # the handshake request was parsed by the HTTP layer: frames come next
-        max_size=server.config.websocket_max_message_size,
-        logger=_QUIET,
-    )
-    headers = Headers([(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers])
-    handshake = protocol.accept(HandshakeRequest(request.target.decode("latin-1"), headers))
-    session = WebSocketSession(host, server, request, protocol)
-    if handshake.status_code != 101:  # not a valid websocket handshake: answered without the application
-        session.refuse(handshake.serialize(), handshake.status_code)
-        return session
-    session.handshake_headers = [
-        (name.encode("latin-1"), value.encode("latin-1"))
-        for name, value in handshake.headers.raw_items()
-        if name.lower() != "date"
-    ]
-    subprotocols = [
-        token.strip()
-        for value in headers.get_all("Sec-WebSocket-Protocol")
-        for token in value.split(",")
-        if token.strip()
-    ]
-    session.start(server.websocket_scope(request, host.client, subprotocols))
-    if early_data:
-        session.receive_data(early_data)
-    return session
 
 
 class WebSocketSession:
@@ -397,16 +353,3 @@ def _close_code(message: Mapping[str, Any]) -> int:
     if type(code) is not int or not (code == 1000 or 3000 <= code <= 4999 or 1001 <= code <= 1014):
         raise InvalidMessageError(f"Invalid websocket close code {code!r}")
     return code
-
-
-class _QuietLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """websockets logs every connection at INFO; the access line already says it."""
-
-    def isEnabledFor(self, level: int) -> bool:
-        return False
-
-    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
-        return
-
-
-_QUIET: Final = _QuietLogger(logging.getLogger("websockets.server"), {})

@@ -264,7 +264,7 @@ class ConnectionProtocol(asyncio.Protocol):
         self._advance()
 
     def _upgrade(self, request: Request) -> None:
-        from ..asgi.websocket import WebSocketUnavailable, start_session
+        from ..asgi.handshake import WebSocketUnavailable, start_session
 
         self.deadline = _NEVER
         if self.backend.stopping:
