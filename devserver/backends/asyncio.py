@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import importlib
 import logging
 import signal
@@ -75,6 +76,9 @@ class AsyncioBackend:
         self.tasks: set[asyncio.Task[None]] = set()
         self.lifespan = Lifespan(application, self.state)
         self._runner: asyncio.Runner | None = None
+        #: Applications run in a context of their own, as in a fresh server process: not in the
+        #: command's, which start-up filled (Django's asgiref Locals: the active translation, ...).
+        self._context = contextvars.Context()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested: asyncio.Event | None = None
         self._all_closed: asyncio.Event | None = None
@@ -109,7 +113,7 @@ class AsyncioBackend:
         self._runner = asyncio.Runner(loop_factory=loop_factory(self.config.event_loop))
         self._loop = self._runner.get_loop()
         try:
-            self._runner.run(self.lifespan.startup())
+            self._runner.run(self.lifespan.startup(), context=self._context)
         except BaseException:
             self._runner.close()  # nothing will serve: leave no loop and no socket behind
             self.listener.close()
@@ -119,7 +123,7 @@ class AsyncioBackend:
         try:
             self.start()
             assert self._runner is not None
-            self._runner.run(self._serve())
+            self._runner.run(self._serve(), context=self._context)
         finally:
             if self._runner is not None:
                 self._runner.close()
