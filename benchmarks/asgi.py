@@ -4,7 +4,9 @@ Channels for websockets).
 
 Scenarios: a sync view and an async view with keep-alive (wrk, as ``python -m benchmarks``
 runs it: server on core 0, ``wrk -t1`` on core 1), and websocket echo round trips per second
-(``benchmarks.wsecho``, on core 1). Every server writes its access log the same way (to a file).
+(``benchmarks.wsecho``, on core 1). For the Django views, the ceiling (Django's ASGI handler
+called in-process, ``benchmarks.asgi_inprocess``) is measured beside them. Every server writes
+its access log the same way (to a file).
 uvicorn runs with httptools and, when installed, uvloop (as devrun does); the peers come from
 ``pip install -e '.[bench]'`` and are never needed to serve.
 """
@@ -15,6 +17,7 @@ import argparse
 import fnmatch
 import importlib.util
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -80,6 +83,9 @@ ECHO_SCENARIOS: Final = (
 )
 #: (faster, baseline, target): the issue's goals, as ratios printed after the table.
 COMPARISONS: Final = (("devrun-asyncio", "uvicorn", 1.0), ("devrun-asyncio", "daphne", 2.0))
+IN_PROCESS: Final = "django-in-process"
+#: Paths served by Django's ASGI handler: their in-process ceiling is measured too.
+DJANGO_PATHS: Final = ("/hello/", "/hello-async/")
 
 
 def server_specs() -> list[ServerSpec]:
@@ -158,11 +164,39 @@ def measure(
     return result
 
 
+def measure_in_process(scenario: Scenario, duration: float) -> Measurement:
+    """Django's ASGI handler on this scenario's path with no server at all, on the server's core."""
+    argv = [sys.executable, "-m", "benchmarks.asgi_inprocess", scenario.path, f"{duration:g}"]
+    env = {**os.environ, **dict(ASGI_ENV)}
+    try:
+        done = subprocess.run(
+            pinned(argv, SERVER_CPU),
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=duration + 60,
+            check=False,
+        )
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    except (subprocess.TimeoutExpired, IndexError, ValueError):
+        return Measurement(scenario.name, IN_PROCESS, note="the in-process measurement failed")
+    return Measurement(scenario.name, IN_PROCESS, result["requests_per_second"], int(result["requests"]))
+
+
 def ratio_lines(scenarios: Sequence[Scenario | EchoScenario], results: Sequence[Measurement]) -> list[str]:
     rates = {(r.scenario, r.server): r.requests_per_second for r in results if r.requests_per_second}
     lines = []
     for scenario in scenarios:
         parts = []
+        ceiling = rates.get((scenario.name, IN_PROCESS))
+        if ceiling:
+            shares = [
+                f"{server} {rate / ceiling:.0%}"
+                for (name, server), rate in rates.items()
+                if name == scenario.name and server != IN_PROCESS and rate
+            ]
+            parts.append("of the in-process ceiling: " + ", ".join(shares))
         for faster, baseline, target in COMPARISONS:
             mine, theirs = rates.get((scenario.name, faster)), rates.get((scenario.name, baseline))
             if mine and theirs:
@@ -221,6 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         script.write_text(WRK_SCRIPT)
         for scenario in scenarios:
             for _ in range(max(options.repeat, 1)):
+                if isinstance(scenario, Scenario) and scenario.path in DJANGO_PATHS:
+                    runs.append(measure_in_process(scenario, duration))
                 for spec in specs:
                     result = measure(spec, scenario, duration, database=database, logs=logs, script=script)
                     figure = "-" if result.requests_per_second is None else f"{result.requests_per_second:,.0f}/s"
