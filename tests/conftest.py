@@ -11,7 +11,7 @@ import pytest
 
 from devserver.backends import BACKENDS
 
-from .server import MANAGE, REPO, DevrunProcess, server_env
+from .server import MANAGE, REPO, DevrunProcess, backend_env, server_env
 
 ServerFactory = Callable[..., DevrunProcess]
 
@@ -35,7 +35,7 @@ def start_server(project_env: dict[str, str]) -> Iterator[ServerFactory]:
     def start(
         *args: str, env: dict[str, str] | None = None, addrport: str = "127.0.0.1:0", wait: bool = True
     ) -> DevrunProcess:
-        full_env = {**project_env, **(env or {})}
+        full_env = {**project_env, **backend_env(args), **(env or {})}
         server = DevrunProcess([addrport, "--noreload", *args], full_env)
         started.append(server)
         return server.wait_ready() if wait else server

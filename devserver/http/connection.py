@@ -85,6 +85,11 @@ class HTTPConnection:
         return self._body_complete and not self._parser.in_message and not self._parser.has_events
 
     @property
+    def upgrade_data(self) -> bytes:
+        """What the client sent after an upgrade request's head (the new protocol's first bytes)."""
+        return self._parser.upgrade_data
+
+    @property
     def body_complete(self) -> bool:
         return self._body_complete
 

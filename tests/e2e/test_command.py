@@ -162,7 +162,7 @@ def test_address_not_on_this_machine_is_a_usage_error(project_env: dict[str, str
 def test_nothreading_selects_the_single_backend(start_server: ServerFactory) -> None:
     server = start_server("--nothreading")
     try:
-        assert f"Serving with devserver {devserver.__version__}, single backend" in server.output()
+        assert f"Serving WSGI with devserver {devserver.__version__}, single backend" in server.output()
         assert fetch("127.0.0.1", server.port, "/hello/") == (200, HELLO)
     finally:
         server.stop()
@@ -216,7 +216,7 @@ def test_banner_lines_come_in_runserver_s_order(default_server: DevrunProcess) -
     start = lines.index(f"{STARTING} http://127.0.0.1:{default_server.port}/")
     assert re.fullmatch(r"[A-Z][a-z]+ \d{2}, \d{4} - \d{2}:\d{2}:\d{2}", lines[start - 2])
     assert lines[start - 1] == f"Django version {django.get_version()}, using settings 'testproject.settings'"
-    assert lines[start + 1] == f"Serving with devserver {devserver.__version__}, threaded backend"
+    assert lines[start + 1] == f"Serving WSGI with devserver {devserver.__version__}, threaded backend"
     assert lines[start + 2] == "Quit the server with CONTROL-C."
 
 

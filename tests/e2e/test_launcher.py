@@ -108,13 +108,13 @@ def test_devserver_no_handover_keeps_the_supervisor_in_process(start: Start) -> 
 
 def test_runserver_with_the_app_is_devrun(start: Start) -> None:
     project = start([*MANAGE_PY, "runserver"], env={"TESTPROJECT_FIRST_APPS": "devserver.runserver"})
-    assert any(line.startswith("Serving with devserver") for line in project.server.lines)
+    assert any(line.startswith("Serving WSGI with devserver") for line in project.server.lines)
     assert project.get("/hello/") == (200, b"Hello, world!")
 
 
 def test_runserver_noreload_with_the_app_runs_devrun_in_process(start: Start) -> None:
     project = start([*MANAGE_PY, "runserver"], "--noreload", env={"TESTPROJECT_FIRST_APPS": "devserver.runserver"})
-    assert any(line.startswith("Serving with devserver") for line in project.server.lines)
+    assert any(line.startswith("Serving WSGI with devserver") for line in project.server.lines)
     assert children_of(project.server.pid) == set()
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ..server import REPO, DevrunProcess
+from ..server import ASGI_BACKENDS, REPO, DevrunProcess
 from .rawclient import RawClient, RawResponse, build_request, chunked, get
 
 ServerFactory = Callable[..., DevrunProcess]
@@ -31,6 +31,8 @@ def cases(start_server: ServerFactory, backend_name: str) -> Iterator[DevrunProc
 
     Its keep-alive timeout outlasts every deadline here, so a close the tests see is the gateway's.
     """
+    if backend_name in ASGI_BACKENDS:
+        pytest.skip(f"PEP 3333 cases; the {backend_name} backend serves ASGI (see test_asgi_gateway.py)")
     env = {
         "TESTPROJECT_WSGI_APPLICATION": "testproject.wsgi_cases.application",
         "TESTPROJECT_DEVSERVER": json.dumps({"KEEP_ALIVE_TIMEOUT": 60}),
