@@ -33,6 +33,7 @@ from ..conf import ServerConfig
 from ..http.errors import ServiceUnavailable
 from ..http.parser import Request
 from ..listener import BACKLOG
+from .adoption import ConnectionHandover, HandedConnection
 from .base import OVERLOAD_BACKLOG
 from .protocol import ConnectionProtocol
 
@@ -88,6 +89,8 @@ class AsyncioBackend:
         self.cut_work = False
         #: Set by ``shutdown(restart=True)``: a newer process takes over once this one stops.
         self.restarting = False
+        #: Set by the reloader in a child it may restart: where idle connections go on a restart.
+        self.handover: ConnectionHandover | None = None
 
     @property
     def stopping(self) -> bool:
@@ -154,18 +157,28 @@ class AsyncioBackend:
 
     # -- connections from elsewhere, and to elsewhere (the reloader's hand-over) ----------
 
-    def adopt(self, sock: socket.socket, received: bytes = b"") -> None:
-        """Serve a connection accepted elsewhere (an idle keep-alive connection another process
-        handed over) as if ``received`` had just been read from it. Safe from any thread."""
+    def adopt(self, connection: HandedConnection) -> bool:
+        """Serve a connection another process handed over (an idle keep-alive connection, and
+        the bytes of its next request already read) as if just accepted. Safe from any thread;
+        False if this backend does not serve (any more): the caller keeps the connection."""
         loop = self._loop
-        if loop is None:
-            raise RuntimeError("the backend has not started")
-        loop.call_soon_threadsafe(lambda: loop.create_task(self._adopt(sock, received)))
+        if loop is None or self._stopping:
+            return False
+        try:
+            loop.call_soon_threadsafe(lambda: loop.create_task(self._adopt(connection)))
+        except RuntimeError:  # the loop has closed meanwhile
+            return False
+        return True
 
-    async def _adopt(self, sock: socket.socket, received: bytes) -> None:
+    async def _adopt(self, connection: HandedConnection) -> None:
+        if self._stopping:  # stopped between the call and this task: give it back, or close it
+            if not (self.restarting and self.handover is not None and self.handover.give(connection)):
+                connection.close()
+            return
+        sock = connection.sock
         sock.setblocking(False)
         loop = asyncio.get_running_loop()
-        await loop.connect_accepted_socket(lambda: ConnectionProtocol(self, received), sock)
+        await loop.connect_accepted_socket(lambda: ConnectionProtocol(self, connection.received), sock)
 
     def detach_idle(self, timeout: float = 5.0) -> list[tuple[socket.socket, bytes]]:
         """Take the idle keep-alive connections away from this backend, each as (socket, bytes
@@ -180,6 +193,20 @@ class AsyncioBackend:
             return [pair for pair in detached if pair is not None]
 
         return asyncio.run_coroutine_threadsafe(detach(), loop).result(timeout)
+
+    def hand_over(self, connection: ConnectionProtocol) -> bool:
+        """On a restart: give ``connection`` to the next process if no request is under way on
+        it; True if it is gone from here."""
+        handover = self.handover
+        if not self.restarting or handover is None:
+            return False
+        detached = connection.detach()
+        if detached is None:
+            return False
+        sock, received = detached
+        if not handover.give(HandedConnection(sock, connection.client, received)):
+            sock.close()  # its transport is closed already: nobody else can serve it
+        return True
 
     # -- what connections ask of the server ----------------------------------------------
 
@@ -245,7 +272,8 @@ class AsyncioBackend:
         """Let requests in flight finish (until the deadline), then cut what is left."""
         self._all_closed = asyncio.Event()
         for connection in list(self.connections):
-            connection.begin_shutdown(restart=self.restarting)
+            if not self.hand_over(connection):  # idle ones go to the next process on a restart
+                connection.begin_shutdown(restart=self.restarting)
         if not self.connections:
             self._all_closed.set()
         with contextlib.suppress(TimeoutError):

@@ -66,6 +66,10 @@ class ConnectionProtocol(asyncio.Protocol):
         #: Answered with an error and half-closed: input is dropped until EOF or the deadline.
         self.lingering = False
         self.lost = False
+        #: What arrived of the next request head since the connection was last idle, so that a
+        #: restart can hand it over with the connection; None when unknown (it came behind a
+        #: request being served: pipelined).
+        self._head: bytes | None = b""
 
     # -- asyncio.Protocol --------------------------------------------------------------
 
@@ -95,6 +99,9 @@ class ConnectionProtocol(asyncio.Protocol):
         if cycle is None:
             if http.idle:  # the first bytes of a request head: it must arrive whole in time
                 self.deadline = time.monotonic() + self.backend.config.header_timeout
+                self._head = data
+            elif self._head is not None:
+                self._head += data
         elif cycle.waiting:
             self.deadline = time.monotonic() + self.backend.config.header_timeout
         elif http.body_complete and not cycle.response_complete:
@@ -170,7 +177,7 @@ class ConnectionProtocol(asyncio.Protocol):
         if cycle is not self.cycle or self.lost:
             return
         http = self.http
-        if not (cycle.framer.keep_alive and http.reusable) or self.backend.stopping:
+        if not (cycle.framer.keep_alive and http.reusable) or (self.backend.stopping and not http.body_complete):
             self.close()
             return
         if not http.body_complete:
@@ -180,6 +187,23 @@ class ConnectionProtocol(asyncio.Protocol):
                 return
             self._resume_reading()  # the rest of the body is read and dropped, then the next request
             self.deadline = time.monotonic() + self.backend.config.header_timeout
+            return
+        if self.backend.stopping:
+            self._after_a_promise_of_keep_alive()
+            return
+        self._next_request()
+
+    def _after_a_promise_of_keep_alive(self) -> None:
+        """The server stops, but this response began before and promised keep-alive: the client
+        may be sending its next request right now. On a restart the connection goes to the next
+        process; otherwise what already arrived is answered (with ``Connection: close``), and a
+        connection with nothing more closes."""
+        self.cycle = None
+        self._head = b"" if self.http.idle else None
+        if self.backend.hand_over(self):
+            return
+        if self.http.idle:
+            self.close()
             return
         self._next_request()
 
@@ -239,6 +263,7 @@ class ConnectionProtocol(asyncio.Protocol):
 
     def _begin(self, request: Request) -> None:
         self.fresh = False
+        self._head = b""
         backend = self.backend
         if self.overloaded:
             self._refuse(backend.overload_error(), request.request_line)
@@ -259,6 +284,7 @@ class ConnectionProtocol(asyncio.Protocol):
     def _next_request(self) -> None:
         """The response is over and the connection stays: wait for (or take) the next request."""
         self.cycle = None
+        self._head = b"" if self.http.idle else None
         self.deadline = time.monotonic() + self.backend.config.keep_alive_timeout
         self._resume_reading()
         self._advance()
@@ -309,17 +335,20 @@ class ConnectionProtocol(asyncio.Protocol):
             transport.close()
 
     def detach(self) -> tuple[socket.socket, bytes] | None:
-        """This connection as (socket, bytes received but not handled) if it is idle between
-        requests, for another process to adopt; it is then forgotten here (its descriptor is
-        duplicated, so closing the transport sends nothing). None if it is not idle."""
+        """This connection as (socket, bytes received but not handled) if no request is under
+        way (idle, or part of the next head received), for another process to adopt; it is then
+        forgotten here (its descriptor is duplicated, so closing the transport sends nothing).
+        None otherwise."""
         transport = self.transport
+        head = self._head
         if (
             transport is None
             or transport.is_closing()
             or self.websocket is not None
             or self.cycle is not None
             or self.lingering
-            or not self.http.idle
+            or head is None
+            or not self.http.between_requests
         ):
             return None
         raw = transport.get_extra_info("socket")
@@ -328,7 +357,7 @@ class ConnectionProtocol(asyncio.Protocol):
         sock = socket.socket(fileno=os.dup(raw.fileno()))
         self.deadline = _NEVER
         transport.close()
-        return sock, b""
+        return sock, head
 
     # -- deadlines and shutdown ----------------------------------------------------------
 

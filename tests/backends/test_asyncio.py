@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from devserver.backends.adoption import HandedConnection
 from devserver.backends.asyncio import AsyncioBackend
 from devserver.conf import ServerConfig
 from devserver.listener import bind_listener
@@ -58,15 +60,33 @@ def test_idle_connection_moves_to_another_backend_and_keeps_serving_its_client()
         detached = old.detach_idle()
         assert len(detached) == 1
         sock, received = detached[0]
-        new.adopt(sock, received)
+        assert new.adopt(HandedConnection(sock, ("127.0.0.1", 1), received))
         client.request("GET", "/")  # the same TCP connection, now served by the other backend
         assert client.read_response().body == b"new"
 
 
-def test_busy_connection_is_not_detached() -> None:
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.005)  # polling the loop's state from another thread
+
+
+def test_half_a_head_moves_with_the_bytes_received_and_is_answered_by_the_other_backend() -> None:
+    with serving("old") as (old, port), serving("new") as (new, _), RawClient(port) as client:
+        client.send(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        wait_until(lambda: any(not c.http.idle for c in list(old.connections)))
+        [(sock, received)] = old.detach_idle()
+        assert received == b"GET / HTTP/1.1\r\nHost: x\r\n"
+        assert new.adopt(HandedConnection(sock, ("127.0.0.1", 1), received))
+        client.send(b"\r\n")
+        assert client.read_response().body == b"new"
+
+
+def test_a_request_under_way_is_not_detached() -> None:
     with serving("old") as (old, port), RawClient(port) as client:
-        client.send(b"GET / HTTP/1.1\r\nHost: x\r\n")  # half a request: not idle
-        client.sock.settimeout(0.2)
+        client.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")  # a body under way
+        wait_until(lambda: any(c.cycle is not None for c in list(old.connections)))
         assert old.detach_idle() == []
 
 
@@ -75,7 +95,7 @@ def test_adopted_socket_is_served_with_the_bytes_read_before() -> None:
         server_side, client_side = socket.socketpair()
         with client_side:
             request = build_request("GET", "/", [("Connection", "close")])
-            new.adopt(server_side, request[:10])  # what another process had read already
+            assert new.adopt(HandedConnection(server_side, ("127.0.0.1", 1), request[:10]))  # read by another process
             client_side.sendall(request[10:])
             reply = b""
             client_side.settimeout(10)
