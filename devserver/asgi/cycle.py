@@ -14,14 +14,17 @@ import logging
 import time
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
-from ..accesslog import log_request
+from ..accesslog import log_cut, log_request
 from ..http.parser import Request
-from ..http.response import ResponseFramer, error_response
+from ..http.response import Framing, ResponseFramer, error_response
 from ..wsgi.gateway import ClientDisconnected
 from .headers import InvalidMessageError, ResponseStart, StartChecker
 from .types import ASGIApplication, Message, Scope
+
+if TYPE_CHECKING:
+    from ..sql.accounting import QueryAccounting, RequestQueries
 
 logger = logging.getLogger("django.server")
 
@@ -59,6 +62,7 @@ class HTTPCycle:
     """``receive`` and ``send`` for one request, and its response's state."""
 
     __slots__ = (
+        "_accounting",
         "_checker",
         "_chunks",
         "_final_delivered",
@@ -71,6 +75,8 @@ class HTTPCycle:
         "disconnected",
         "framer",
         "head_sent",
+        "logged",
+        "queries",
         "received",
         "request",
         "response_complete",
@@ -80,9 +86,21 @@ class HTTPCycle:
     )
 
     def __init__(
-        self, request: Request, scope: Scope, host: CycleHost, checker: StartChecker, *, keep_alive: bool
+        self,
+        request: Request,
+        scope: Scope,
+        host: CycleHost,
+        checker: StartChecker,
+        *,
+        keep_alive: bool,
+        accounting: QueryAccounting | None = None,
     ) -> None:
         self.started = time.perf_counter()
+        self._accounting = accounting
+        #: This request's SQL, counted while its application runs (``SQL_SUMMARY``).
+        self.queries: RequestQueries | None = None
+        #: Its access line is written (or its cut line): each response gets exactly one.
+        self.logged = False
         self.request = request
         self.scope = scope
         self._host = host
@@ -173,7 +191,32 @@ class HTTPCycle:
 
     # -- driving the application -------------------------------------------------------
 
+    @property
+    def open_ended(self) -> bool:
+        """The application has started a response of unknown length (a stream) that is not over:
+        on a stop there is nothing left to finish, only more of the stream."""
+        return self.head_sent and not self.response_complete and self.framer.framing is not Framing.CONTENT_LENGTH
+
+    def cut(self) -> bool:
+        """A shutdown cuts this response: log it as cut (once) and say so; False if it had
+        already ended. The caller cuts the connection."""
+        if self.response_complete or self.logged:
+            return False
+        self.logged = True
+        status = self.status if self.head_sent else None
+        log_cut(self.request.request_line, status, self.body_bytes, time.perf_counter() - self.started)
+        return True
+
     async def run(self, application: ASGIApplication) -> None:
+        accounting = self._accounting
+        self.queries = accounting.begin() if accounting is not None else None  # in this task's context
+        try:
+            await self._run(application)
+        finally:
+            if self.queries is not None:
+                self.queries.end()
+
+    async def _run(self, application: ASGIApplication) -> None:
         try:
             await application(self.scope, self.receive, self.send)
         except asyncio.CancelledError:
@@ -253,8 +296,19 @@ class HTTPCycle:
     def _complete(self) -> None:
         self.response_complete = True
         self._wake()
-        log_request(self.request.request_line, self.status, self.body_bytes, time.perf_counter() - self.started)
+        self._log()
         self._host.response_done(self)
+
+    def _log(self) -> None:
+        if self.logged:
+            return
+        self.logged = True
+        queries = self.queries
+        line = self.request.request_line
+        seconds = time.perf_counter() - self.started
+        log_request(line, self.status, self.body_bytes, seconds, queries=queries.suffix() if queries else "")
+        if queries is not None:
+            queries.warn_repeats(line)
 
     def _fail(self, message: str | None) -> None:
         """After an application error: a 500 if nothing was sent yet, else cut the connection."""
@@ -266,7 +320,7 @@ class HTTPCycle:
         if self.head_sent or self.disconnected:
             self.response_complete = True
             self._wake()
-            log_request(self.request.request_line, self.status, self.body_bytes, time.perf_counter() - self.started)
+            self._log()
             self._host.abort()
             return
         self.head_sent = True

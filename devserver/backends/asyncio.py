@@ -33,8 +33,10 @@ from ..conf import ServerConfig
 from ..http.errors import ServiceUnavailable
 from ..http.parser import Request
 from ..listener import BACKLOG
+from ..sql.accounting import query_accounting
 from .adoption import ConnectionHandover, HandedConnection
 from .base import OVERLOAD_BACKLOG
+from .inflight import CUT_INTERVAL
 from .protocol import ConnectionProtocol
 
 logger = logging.getLogger("django.server")
@@ -76,6 +78,10 @@ class AsyncioBackend:
         self.connections: set[ConnectionProtocol] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.lifespan = Lifespan(application, self.state)
+        #: Each request's SQL for its access line; None when nothing is counted.
+        self.queries = query_accounting(
+            summary=config.sql_summary, n_plus_one=config.sql_n_plus_one, print_sql=config.print_sql
+        )
         self._runner: asyncio.Runner | None = None
         #: Applications run in a context of their own, as in a fresh server process: not in the
         #: command's, which start-up filled (Django's asgiref Locals: the active translation, ...).
@@ -256,6 +262,17 @@ class AsyncioBackend:
                 sweeper.cancel()
                 await self.lifespan.shutdown(self.config.shutdown_timeout or CANCEL_GRACE)
 
+    def cut_in_flight(self, *, open_ended_only: bool = False) -> None:
+        """Cut the responses under way (only streams with nothing left to finish, if asked),
+        each logged once as cut. Also what a forced exit calls, from the signal handler."""
+        self._cut(open_ended_only=open_ended_only)
+
+    def _cut(self, *, open_ended_only: bool) -> None:
+        for connection in list(self.connections):
+            cycle = connection.cycle
+            if cycle is not None and (cycle.open_ended or not open_ended_only) and cycle.cut():
+                connection.abort()
+
     def _request_stop(self) -> None:
         self._stopping = True
         if self._stop_requested is not None:
@@ -276,8 +293,12 @@ class AsyncioBackend:
                 connection.begin_shutdown(restart=self.restarting)
         if not self.connections:
             self._all_closed.set()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._all_closed.wait(), self.config.shutdown_timeout)
+        deadline = time.monotonic() + self.config.shutdown_timeout
+        while (remaining := deadline - time.monotonic()) > 0 and not self._all_closed.is_set():
+            self._cut(open_ended_only=True)  # again and again: a view may return a stream meanwhile
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_closed.wait(), min(remaining, CUT_INTERVAL))
+        self.cut_in_flight()
         for connection in list(self.connections):
             connection.abort()
         if self.tasks:  # cut applications see the disconnect; give them a moment, then cancel

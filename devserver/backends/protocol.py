@@ -277,6 +277,7 @@ class ConnectionProtocol(asyncio.Protocol):
             self,
             backend.checker,
             keep_alive=request.keep_alive and not backend.stopping,
+            accounting=backend.queries,
         )
         self.deadline = _NEVER
         backend.run_task(cycle.run(backend.application))

@@ -64,6 +64,8 @@ class Command(RunserverCommand):
     #: ``--debugger``: whether to wrap the handler, and the PIN the banner shows once it is.
     use_debugger = False
     debugger_pin: str | None = None
+    #: "wsgi" or "asgi", chosen in ``prepare()``; runserver's hooks called alone serve WSGI.
+    interface: str = WSGI
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -270,7 +272,7 @@ class Command(RunserverCommand):
             settings_module=settings.SETTINGS_MODULE,
             url=f"{self.protocol}://{host}:{server_port}/",
             backend=describe_backend(backend_class, self.server_config) if backend_class is not None else None,
-            interface=getattr(self, "interface", WSGI),
+            interface=self.interface,
         )
         self.stdout.write("\n".join(lines))
         if self.use_debugger:
