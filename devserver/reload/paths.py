@@ -14,7 +14,8 @@ import re
 import site
 import sys
 import sysconfig
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 from typing import Final
@@ -249,3 +250,29 @@ def _subdirectories(directory: Path) -> Iterator[Path]:
     except OSError:  # vanished or unreadable: nothing to watch there
         return
     yield from sorted(children)
+
+
+def files_changed_since(plan: WatchPlan, since: float, accept: Callable[[Path], bool]) -> list[Path]:
+    """Accepted files under the plan's watches written (or moved in) after ``since``, and
+    not in the future (clock skew must not loop restarts)."""
+    now = time.time()
+    found = []
+    for path in _planned_files(plan):
+        if accept(path):
+            try:
+                status = path.stat()
+            except OSError:
+                continue
+            if since < max(status.st_mtime, status.st_ctime) and status.st_mtime <= now:
+                found.append(path)
+    return found
+
+
+def _planned_files(plan: WatchPlan) -> Iterator[Path]:
+    for watch in plan.watches:
+        for root, dirs, files in os.walk(watch.directory):
+            if watch.recursive:
+                dirs[:] = [name for name in dirs if not plan.rules.is_unwalked(Path(root, name))]
+            else:
+                dirs.clear()
+            yield from (Path(root, name) for name in files)

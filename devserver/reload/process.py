@@ -27,9 +27,11 @@ import devserver
 from ..signals import signals_blocked
 from .handoff import (
     CONTROL_FD_ENV,
+    DECLINED,
     READY,
     RESTART,
     SPAWNED_AT_ENV,
+    WARM,
     ReloadNote,
     decode_messages,
     note_from_message,
@@ -54,15 +56,36 @@ class RestartRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class SpareWarm:
+    """A ``setup`` spare is set up and waits (``files``: how many files it loaded)."""
+
+    child: ChildProcess
+    files: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpareDeclined:
+    """A ``setup`` spare given its orders will not be the child (it exits): ``reason``."""
+
+    child: ChildProcess
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChildExited:
     child: ChildProcess
     returncode: int
 
 
+#: Everything a process's threads report.
+ProcessEvent = ChildReady | RestartRequested | ChildExited | SpareWarm | SpareDeclined
+
+
 class EventSink(Protocol):
     """Where the process's threads report (the supervisor's queue)."""
 
-    def put(self, event: ChildReady | RestartRequested | ChildExited, /) -> None: ...
+    def put(self, event: ProcessEvent, /) -> None: ...
 
 
 def interpreter_prefix() -> list[str]:
@@ -73,12 +96,13 @@ def interpreter_prefix() -> list[str]:
     return prefix
 
 
-def spare_arguments() -> list[str]:
-    """The command that starts a warm spare (``devserver`` importable wherever it lives)."""
+def spare_arguments(stage: str = "import", program: Sequence[str] = ()) -> list[str]:
+    """The command that starts a warm spare of ``stage`` (see :mod:`.spare`) for ``program``
+    (``devserver`` importable wherever it lives)."""
     home = str(Path(devserver.__file__).resolve().parent.parent)
     bootstrap = (
         f"import sys; sys.path.insert(0, {home!r}); import devserver.reload.spare as spare; "
-        f"sys.path.remove({home!r}); spare.main()"
+        f"sys.path.remove({home!r}); spare.main({stage!r}, {list(program)!r})"
     )
     return [*interpreter_prefix(), "-c", bootstrap]
 
@@ -147,11 +171,14 @@ class ChildProcess:
     def returncode(self) -> int | None:
         return self.process.returncode
 
-    def activate(self, argv: Sequence[str], program: Sequence[str], env: Mapping[str, str]) -> None:
-        """Turn a spare into the child: it runs ``program`` with ``env`` (or execs ``argv``)."""
+    def activate(
+        self, argv: Sequence[str], program: Sequence[str], env: Mapping[str, str], changed: Sequence[str] = ()
+    ) -> None:
+        """Turn a spare into the child: it runs ``program`` with ``env`` (or execs ``argv``).
+        ``changed``: the files whose change caused this start (a spare that loaded one declines)."""
         self.spawned_at = time.time()
         env = {**env, CONTROL_FD_ENV: str(self.control_fd), SPAWNED_AT_ENV: repr(self.spawned_at)}
-        orders = {"argv": list(argv), "program": list(program), "env": env}
+        orders = {"argv": list(argv), "program": list(program), "env": env, "changed": list(changed)}
         self.control.sendall(json.dumps(orders).encode() + b"\n")
 
     def signal(self, signum: int) -> None:
@@ -196,6 +223,10 @@ class ChildProcess:
                         events.put(ChildReady(self))
                     elif message["event"] == RESTART:
                         events.put(RestartRequested(self, note_from_message(message)))
+                    elif message["event"] == WARM:
+                        events.put(SpareWarm(self, int(message.get("files", 0)), float(message.get("seconds", 0))))
+                    elif message["event"] == DECLINED:
+                        events.put(SpareDeclined(self, str(message.get("reason", ""))))
 
     def _wait(self, events: EventSink) -> None:
         returncode = self.process.wait()

@@ -13,12 +13,15 @@ its port, and it decides what happens from what its children say and do:
   gone. A second signal is relayed too, which makes them stop at once.
 
 Signals, messages, exits and file changes all arrive as events on one queue (which a
-signal wakes, whichever thread receives it), consumed by one loop. Once a child serves, a
-warm spare (:mod:`.spare`) gets Django imported ahead of the next restart.
+signal wakes, whichever thread receives it), consumed by one loop. Once a child serves, two
+warm spares get ready for the next restart: one paused at the end of ``django.setup()``
+(:mod:`.preload`), used unless it loaded something that changed, and one with only Django
+imported (:mod:`.spare`) for when it did.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -44,10 +47,13 @@ from .process import (
     ChildProcess,
     ChildReady,
     RestartRequested,
+    SpareDeclined,
+    SpareWarm,
     exit_description,
     interpreter_prefix,
     spare_arguments,
 )
+from .spare import IMPORT_STAGE, SETUP_STAGE
 from .watcher import sys_modules_files
 
 #: After the shutdown deadline, children that still run get this long before SIGKILL.
@@ -62,7 +68,7 @@ class StopRequested:
     signum: int
 
 
-Event = StopRequested | ChildReady | RestartRequested | ChildExited | Path
+Event = StopRequested | ChildReady | RestartRequested | ChildExited | SpareWarm | SpareDeclined | Path
 
 
 class Supervisor:
@@ -77,11 +83,13 @@ class Supervisor:
         command: Sequence[str] | None = None,
         spares: bool = True,
         module_files: Callable[[], Iterable[Path]] = sys_modules_files,
+        verbosity: int = 1,
     ) -> None:
         self.listener = listener
         self.config = config
         self.command = [str(arg) for arg in (command if command is not None else get_child_arguments())]
         self._write = write
+        self._verbosity = verbosity
         self._module_files = module_files
         self._events: EventQueue[Event] = EventQueue()
         prefix = interpreter_prefix()
@@ -90,6 +98,8 @@ class Supervisor:
             self._program = self.command[len(prefix) :]
         self.children: set[ChildProcess] = set()
         self.active: ChildProcess | None = None
+        #: The spare paused at the end of ``django.setup()``, and the one with Django imported.
+        self.warm: ChildProcess | None = None
         self.spare: ChildProcess | None = None
         self.crash: CrashWatch | None = None
         self.stopping = False
@@ -151,6 +161,10 @@ class Supervisor:
                 self._start(event.note)
         elif isinstance(event, ChildReady):
             self._ready(event.child)
+        elif isinstance(event, SpareWarm):
+            self._tell(f"devserver: a warm spare set Django up in {event.seconds:.2f} s ({event.files} files loaded).")
+        elif isinstance(event, SpareDeclined):
+            self._declined(event.child, event.reason)
         elif isinstance(event, Path) and self.crash is not None:
             self.crash.add(event, time.monotonic())
         if self._kill_at is not None and time.monotonic() >= self._kill_at:
@@ -174,21 +188,50 @@ class Supervisor:
 
     def _start(self, note: ReloadNote | None, *, fresh: bool = False) -> None:
         env = self.child_environ(note)
-        spare, self.spare = self.spare, None
-        child = None
-        if spare is not None and not fresh and self._program is not None and spare.returncode is None:
-            try:
-                spare.activate(self.command, self._program, env)
-                child = spare
-            except OSError:  # it died meanwhile; its exit is reaped like any other
-                pass
-        elif spare is not None:
-            self.spare = spare
+        child = None if fresh else self._take_spare(env, note)
         if child is None:
             child = ChildProcess(self.command, env, self.listener, self._events)
         self.children.add(child)
         self.active = child
-        self._retrying = note if child is spare else None
+        self._retrying = note if child.spawned_as_spare else None
+
+    def _take_spare(self, env: dict[str, str], note: ReloadNote | None) -> ChildProcess | None:
+        """The spare set up as far as ``django.setup()`` if there is one (it declines if it
+        loaded something that changed, and :meth:`_declined` starts again), else the one with
+        Django imported; given its orders."""
+        if self._program is None:
+            return None
+        changed = note.paths if note is not None else ()
+        for stage in (SETUP_STAGE, IMPORT_STAGE):
+            spare = self._pop_spare(stage)
+            if spare is None:
+                continue
+            try:
+                spare.activate(self.command, self._program, env, changed)
+            except OSError:  # it died meanwhile; its exit is reaped like any other
+                continue
+            return spare
+        return None
+
+    def _pop_spare(self, stage: str) -> ChildProcess | None:
+        """Take the spare of ``stage`` out of its slot; None if there is none alive."""
+        if stage == SETUP_STAGE:
+            spare, self.warm = self.warm, None
+        else:
+            spare, self.spare = self.spare, None
+        return spare if spare is not None and spare.returncode is None else None
+
+    def _declined(self, child: ChildProcess, reason: str) -> None:
+        """A setup spare loaded something that changed: start the child another way."""
+        self._tell(f"devserver: the warm spare is not used: {reason}.")
+        if child is self.active and not self.stopping:
+            self.active = None  # it exits by itself
+            self._start(self._retrying)
+
+    def _tell(self, message: str) -> None:
+        """What only ``-v 2`` shows: which spare served, and why not."""
+        if self._verbosity >= 2:
+            self._write(message)
 
     def _ready(self, child: ChildProcess) -> None:
         if child is not self.active:
@@ -197,17 +240,26 @@ class Supervisor:
             self._spare_suspected = False
             self._program = None
             self._write("devserver: a warm spare failed to start where a fresh process works; spares are off.")
-            if self.spare is not None:
-                self.spare.signal(signal.SIGTERM)
+            for spare in (self.warm, self.spare):
+                if spare is not None:
+                    spare.signal(signal.SIGTERM)
         self._warm_spare()
 
     def _warm_spare(self) -> None:
-        """Start a spare for the next restart (after a child serves, or while one is down)."""
-        if self._program is not None and self.spare is None and not self.stopping:
-            self.spare = ChildProcess(
-                spare_arguments(), self.child_environ(None), self.listener, self._events, spare=True
-            )
-            self.children.add(self.spare)
+        """Start the spares for the next restart (after a child serves, or while one is down)."""
+        if self._program is None or self.stopping:
+            return
+        if self.warm is None:
+            self.warm = self._spawn_spare(SETUP_STAGE)
+        if self.spare is None:
+            self.spare = self._spawn_spare(IMPORT_STAGE)
+
+    def _spawn_spare(self, stage: str) -> ChildProcess:
+        assert self._program is not None
+        arguments = spare_arguments(stage, self._program)
+        spare = ChildProcess(arguments, self.child_environ(None), self.listener, self._events, spare=True)
+        self.children.add(spare)
+        return spare
 
     def _exited(self, child: ChildProcess, returncode: int) -> None:
         child.close()
@@ -216,6 +268,9 @@ class Supervisor:
             self.spare = None
             if returncode not in (EXIT_OK, -signal.SIGTERM):
                 self._program = None
+            return
+        if child is self.warm:  # ended before its orders (a stop, or the project broke meanwhile)
+            self.warm = None
             return
         if child is not self.active:
             return  # a retired child done draining, or a spare that died before its orders
@@ -238,6 +293,10 @@ class Supervisor:
             self.stopping = True
             self._kill_at = time.monotonic() + self.config.shutdown_timeout + KILL_GRACE
             self._end_crash_watch()
+        for spare in (self.warm, self.spare):
+            if spare is not None:  # end of orders: it leaves even if a library caught SIGTERM
+                with contextlib.suppress(OSError):
+                    spare.control.shutdown(socket.SHUT_WR)
         for child in self.children:
             child.signal(signal.SIGTERM)
 

@@ -15,7 +15,7 @@ from devserver.reload.process import (
     ChildExited,
     ChildProcess,
     ChildReady,
-    RestartRequested,
+    ProcessEvent,
     ctrl_c_held,
     exit_description,
 )
@@ -29,7 +29,7 @@ sys.stderr.write(f"SIGINT blocked: {blocked}\\nboom\\n")
 sys.exit(5)
 """
 
-Events = queue.SimpleQueue[ChildReady | RestartRequested | ChildExited]
+Events = queue.SimpleQueue[ProcessEvent]
 
 
 @pytest.fixture
