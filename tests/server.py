@@ -38,9 +38,11 @@ class DevrunProcess:
         *,
         manage: Path = MANAGE,
         new_session: bool = False,
+        python: str = sys.executable,
     ) -> None:
-        """``new_session``: a process group of its own, so a test can signal it as a terminal does."""
-        self.args = [sys.executable, "-u", str(manage), "devrun", *args]
+        """``new_session``: a process group of its own, so a test can signal it as a terminal does.
+        ``python``: another interpreter (a throwaway virtualenv's)."""
+        self.args = [python, "-u", str(manage), "devrun", *args]
         self.process = subprocess.Popen(
             self.args,
             cwd=cwd,
