@@ -136,6 +136,15 @@ class Server:
                 total += int(fields[11]) + int(fields[12])
         return total / _TICKS
 
+    def settle(self, quiet: float = 2.0, timeout: float = 120.0) -> None:
+        """Wait until the tree used under 2 % of a core for two one-second windows in a row
+        (start-up work, a spare setting up): the measurement's pacing, with a deadline."""
+        deadline, calm = time.monotonic() + timeout, 0
+        while calm < 2 and time.monotonic() < deadline:
+            before = self.cpu_seconds()
+            time.sleep(1.0)
+            calm = calm + 1 if (self.cpu_seconds() - before) * 100 < quiet else 0
+
     def rss(self) -> list[tuple[str, float]]:
         """(role, MiB) of every process of the tree."""
         serving = int(self.get("/pid/")[1])
@@ -274,7 +283,7 @@ def measure_edits(site: Site, contender: str, options: argparse.Namespace, logs:
             name = add_field(site, number)
             server.wait_for("/fields/", name.encode(), EDIT_TIMEOUT, results.fresh)
             results.model_edits.append(time.perf_counter() - started)
-        time.sleep(3.0)  # let the last restart and its spares settle: only the idle tree is measured
+        server.settle()  # the last restart and its spares done: only the idle tree is measured
         before, since = server.cpu_seconds(), time.monotonic()
         time.sleep(options.idle_seconds)
         results.idle_cpu = (server.cpu_seconds() - before) / (time.monotonic() - since) * 100
