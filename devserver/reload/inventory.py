@@ -22,6 +22,7 @@ import functools
 import importlib.machinery
 import os
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -34,6 +35,8 @@ IMPORTABLE_SUFFIXES: Final = (*importlib.machinery.all_suffixes(), ".pth", ".egg
 CLOCK_SLACK: Final = 0.05
 #: Files that are not sources: device and process files change all the time.
 _NOT_SOURCES: Final = ("/proc/", "/dev/", "/sys/")
+#: Some file systems keep modification times in whole seconds (two for FAT).
+_COARSE_MTIME_NS: Final = 2_000_000_000
 _WRITE_FLAGS: Final = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 
@@ -48,6 +51,33 @@ def importable_names(directory: str) -> frozenset[str] | None:
             )
     except OSError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A directory's importable names, and its modification time when they were read."""
+
+    mtime_ns: int | None
+    names: frozenset[str] | None
+
+    @classmethod
+    def of(cls, directory: str) -> Listing:
+        try:
+            mtime_ns: int | None = os.stat(directory).st_mtime_ns  # before the listing: a later change shows
+        except OSError:
+            mtime_ns = None
+        if mtime_ns is not None and time.time_ns() - mtime_ns < _COARSE_MTIME_NS:
+            mtime_ns = None  # changed just now: a coarse clock could hide the next change; list it again
+        return cls(mtime_ns, importable_names(directory))
+
+    def differs(self, directory: str) -> bool:
+        """Whether the importable names changed (listed again only if the directory changed)."""
+        try:
+            if os.stat(directory).st_mtime_ns == self.mtime_ns:
+                return False
+        except OSError:
+            return self.names is not None
+        return importable_names(directory) != self.names
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
@@ -82,7 +112,7 @@ class Recorder:
     def __init__(self) -> None:
         self.recording = False
         self.opened: dict[str, None] = {}  # insertion-ordered set
-        self.listed: dict[str, frozenset[str] | None] = {}
+        self.listed: dict[str, Listing] = {}
         self._inside = False
 
     def start(self, path_entries: Iterable[str] = ()) -> None:
@@ -90,7 +120,7 @@ class Recorder:
         for entry in path_entries:
             directory = os.path.abspath(entry or os.curdir)
             self._list(directory)
-            for name in sorted(self.listed.get(directory) or ()):
+            for name in sorted(self.listed[directory].names or ()):
                 if name.endswith(".pth"):  # read by ``site`` before anything could record it
                     self.opened[os.path.join(directory, name)] = None
         self.recording = True
@@ -115,7 +145,7 @@ class Recorder:
         """Snapshot a directory's importable names before it is listed (first time only)."""
         self._inside = True  # our own scandir raises an audit event too
         try:
-            self.listed.setdefault(directory, importable_names(directory))
+            self.listed.setdefault(directory, Listing.of(directory))
         finally:
             self._inside = False
 
@@ -127,14 +157,14 @@ class Inventory:
     #: Files changed after this (``time.time()``) may not be what was loaded.
     since: float
     files: frozenset[str]
-    directories: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    directories: dict[str, Listing] = field(default_factory=dict)
 
     @classmethod
     def take(cls, since: float, recorder: Recorder, modules: Iterable[Any] | None = None) -> Inventory:
         """Every module's file and every file and directory ``recorder`` saw."""
         loaded = list(sys.modules.values()) if modules is None else list(modules)
         files = {_real(path) for path in [*module_origins(loaded), *recorder.opened] if os.path.isfile(path)}
-        directories = {_real_directory(path): names for path, names in recorder.listed.items()}
+        directories = {_real_directory(path): listing for path, listing in recorder.listed.items()}
         return cls(since - CLOCK_SLACK, frozenset(files), directories)
 
     def stale(self, changed: Sequence[str] = ()) -> str | None:
@@ -151,8 +181,8 @@ class Inventory:
                 return f"{path} was removed"
             if max(status.st_mtime, status.st_ctime) > self.since:
                 return f"{path} changed"
-        for directory, names in self.directories.items():
-            if importable_names(directory) != names:
+        for directory, listing in self.directories.items():
+            if listing.differs(directory):
                 return f"the modules in {directory} changed"
         return None
 
