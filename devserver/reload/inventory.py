@@ -167,13 +167,36 @@ class Inventory:
         directories = {_real_directory(path): listing for path, listing in recorder.listed.items()}
         return cls(since - CLOCK_SLACK, frozenset(files), directories)
 
-    def stale(self, changed: Sequence[str] = ()) -> str | None:
-        """Why a fresh process would load something else (None when it would not)."""
+    def watched_directories(self) -> set[str]:
+        """Where a change would matter: every listed directory, and every loaded file's."""
+        return set(self.directories) | {os.path.dirname(path) for path in self.files}
+
+    def stale_change(self, changed: Sequence[str]) -> str | None:
+        """Whether one of the files that caused this restart is something it loaded (or is not
+        Python at all, so nobody can tell what reads it)."""
         for path in changed:
             if not path.endswith((".py", ".pyw")):
                 return f"{path} changed (not a Python module: it may be read at start-up)"
             if _real(path) in self.files:
                 return f"{path} changed"
+        return None
+
+    def stale_among(self, touched: Iterable[str]) -> str | None:
+        """:meth:`stale`, judging only the paths known to have changed (a tripwire's)."""
+        for path in sorted(touched):
+            if path in self.files:
+                return f"{path} changed"
+            for directory in (path, os.path.dirname(path)):
+                listing = self.directories.get(directory)
+                if listing is not None and listing.differs(directory):
+                    return f"the modules in {directory} changed"
+        return None
+
+    def stale(self, changed: Sequence[str] = ()) -> str | None:
+        """Why a fresh process would load something else (None when it would not)."""
+        reason = self.stale_change(changed)
+        if reason is not None:
+            return reason
         for path in self.files:
             try:
                 status = os.stat(path)

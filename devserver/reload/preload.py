@@ -39,6 +39,7 @@ from .handoff import (
     encode_message,
 )
 from .inventory import Inventory, Recorder
+from .tripwire import Tripwire
 
 #: Variables that differ between any two starts; any other difference makes the spare stale.
 PER_START_ENV: Final = frozenset({CONTROL_FD_ENV, SPAWNED_AT_ENV, RELOAD_REASON_ENV, RELOAD_STARTED_ENV})
@@ -126,11 +127,15 @@ class SetupPause:
         self._recorder.stop()
         close_connections()
         inventory = Inventory.take(self._since, self._recorder)
+        tripwire = Tripwire.arm(inventory.watched_directories())
+        already = inventory.stale()  # whatever changed before the tripwire was armed
         self._send(encode_message(WARM, files=len(inventory), seconds=round(time.time() - self._since, 3)))
         orders = wait_for_orders(self._control)
         if orders is None:  # the supervisor stops, or is gone
             self._leave()
-        reason = self.refusal(orders, inventory)
+        reason = self.refusal(orders, inventory, tripwire, already)
+        if tripwire is not None:
+            tripwire.close()
         if reason is not None:
             self._send(encode_message(DECLINED, reason=reason))
             self._leave()
@@ -142,11 +147,18 @@ class SetupPause:
         if failure is not None:
             raise failure
 
-    def refusal(self, orders: Mapping[str, Any], inventory: Inventory) -> str | None:
+    def refusal(
+        self, orders: Mapping[str, Any], inventory: Inventory, tripwire: Tripwire | None, already: str | None
+    ) -> str | None:
         """Why this process must not become the child (None when it may)."""
         if list(orders["program"]) != self._program:
             return "the command line changed"
-        return stale_environment(self._environ, orders["env"]) or inventory.stale(list(orders.get("changed", ())))
+        reason = stale_environment(self._environ, orders["env"]) or already
+        reason = reason or inventory.stale_change(list(orders.get("changed", ())))
+        if reason is not None:
+            return reason
+        touched = tripwire.touched() if tripwire is not None else None
+        return inventory.stale() if touched is None else inventory.stale_among(touched)
 
     def _send(self, message: bytes) -> None:
         with contextlib.suppress(OSError):

@@ -120,3 +120,15 @@ def test_importable_names_are_sources_packages_and_distributions(tmp_path: Path)
     assert {"a.py", "c.pth", "pkg", "pkg-1.0.dist-info"} <= names
     assert not {"notes.txt", ".a.py.swp", "__pycache__"} & names
     assert importable_names(str(tmp_path / "missing")) is None
+
+
+def test_only_the_touched_paths_are_judged(loaded: tuple[Inventory, Path]) -> None:
+    inventory, root = loaded
+    core = str(root / "inventorypkg" / "core.py")
+    assert inventory.stale_among([core]) == f"{core} changed"
+    (root / "inventorypkg" / ".core.py.swp").write_text("")
+    assert inventory.stale_among([str(root / "inventorypkg" / ".core.py.swp")]) is None
+    (root / "inventorypkg" / "extra.py").write_text("")
+    reason = inventory.stale_among([str(root / "inventorypkg" / "extra.py")])
+    assert reason == f"the modules in {root / 'inventorypkg'} changed"
+    assert str(root / "inventorypkg") in inventory.watched_directories()
