@@ -144,6 +144,7 @@ def build_heavy(directory: Path) -> Site:
                     "allauth.account.auth_backends.AuthenticationBackend",
                 ]
                 INTERNAL_IPS = ["127.0.0.1"]
+                DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
                 REST_FRAMEWORK = {"DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"]}
                 DATABASES["default"]["NAME"] = os.environ.get("HEAVY_DB", DATABASES["default"]["NAME"])
                 """

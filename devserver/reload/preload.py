@@ -129,7 +129,9 @@ class SetupPause:
         inventory = Inventory.take(self._since, self._recorder)
         tripwire = Tripwire.arm(inventory.watched_directories())
         already = inventory.stale()  # whatever changed before the tripwire was armed
-        self._send(encode_message(WARM, files=len(inventory), seconds=round(time.time() - self._since, 3)))
+        seconds = round(time.time() - self._since, 3)
+        error = type(failure).__name__ if failure is not None else ""
+        self._send(encode_message(WARM, files=len(inventory), seconds=seconds, error=error))
         orders = wait_for_orders(self._control)
         if orders is None:  # the supervisor stops, or is gone
             self._leave()
@@ -221,6 +223,7 @@ def main(program: Sequence[str]) -> NoReturn:
     leave_ctrl_c_to_the_supervisor()
     control = socket.socket(fileno=int(os.environ[CONTROL_FD_ENV]))
     held = HeldOutput()
+    sys.orig_argv = [*sys.orig_argv[: sys.orig_argv.index("-c")], *program]  # as ``python manage.py ...``
     sys.argv = list(program)
     sys.path[0] = program_path0(program)
     recorder = Recorder()

@@ -62,6 +62,8 @@ class SpareWarm:
     child: ChildProcess
     files: int
     seconds: float
+    #: The exception that stopped its ``django.setup()`` (kept to be raised if it is used).
+    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +226,8 @@ class ChildProcess:
                     elif message["event"] == RESTART:
                         events.put(RestartRequested(self, note_from_message(message)))
                     elif message["event"] == WARM:
-                        events.put(SpareWarm(self, int(message.get("files", 0)), float(message.get("seconds", 0))))
+                        files, seconds = int(message.get("files", 0)), float(message.get("seconds", 0))
+                        events.put(SpareWarm(self, files, seconds, str(message.get("error", ""))))
                     elif message["event"] == DECLINED:
                         events.put(SpareDeclined(self, str(message.get("reason", ""))))
 

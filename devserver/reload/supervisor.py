@@ -162,7 +162,12 @@ class Supervisor:
         elif isinstance(event, ChildReady):
             self._ready(event.child)
         elif isinstance(event, SpareWarm):
-            self._tell(f"devserver: a warm spare set Django up in {event.seconds:.2f} s ({event.files} files loaded).")
+            failed = (
+                f", stopped by {event.error}: used only if a fresh start would stop there too" if event.error else ""
+            )
+            self._tell(
+                f"devserver: a warm spare set Django up in {event.seconds:.2f} s ({event.files} files loaded{failed})."
+            )
         elif isinstance(event, SpareDeclined):
             self._declined(event.child, event.reason)
         elif isinstance(event, Path) and self.crash is not None:
@@ -220,6 +225,12 @@ class Supervisor:
         else:
             spare, self.spare = self.spare, None
         return spare if spare is not None and spare.returncode is None else None
+
+    def _warmed(self, event: SpareWarm) -> None:
+        stopped = f"; stopped by {event.error}, used only if a fresh start stops there too" if event.error else ""
+        self._tell(
+            f"devserver: a warm spare set Django up in {event.seconds:.2f} s ({event.files} files loaded{stopped})."
+        )
 
     def _declined(self, child: ChildProcess, reason: str) -> None:
         """A setup spare loaded something that changed: start the child another way."""
@@ -279,6 +290,8 @@ class Supervisor:
             return
         if returncode == RESTART_EXIT_CODE:  # asked for a restart without saying so first
             self._start(note=None)
+        elif returncode == EXIT_OK and child.spawned_as_spare and not child.ready:
+            self._start(self._retrying)  # a spare that declined (its message may come late): another way
         elif returncode == EXIT_OK:  # stopped by someone else: so do we
             self._stop()
         elif child.spawned_as_spare and not child.ready:

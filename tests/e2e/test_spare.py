@@ -88,6 +88,7 @@ def leaks(request: HttpRequest) -> HttpResponse:
     report = {
         "run_main": os.environ.get("RUN_MAIN"),
         "argv": sys.argv,
+        "orig_argv": sys.orig_argv,
         "environ": sorted(
             key for key in os.environ if key not in ("DEVSERVER_RELOAD_REASON", "DEVSERVER_RELOAD_STARTED")
         ),
