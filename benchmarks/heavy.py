@@ -274,22 +274,25 @@ def measure_edits(site: Site, contender: str, options: argparse.Namespace, logs:
     results = Results()
     gaps = random.Random(options.seed)
     gap = options.gap or GAPS[site.name]
-    with serving(site, contender, logs / f"{site.name}-{contender}.log") as server, Clients(server, results):
-        for number in range(options.edits + 1):
-            time.sleep(gaps.uniform(*gap))  # the measurement's pacing, not a synchronisation
-            text = f"Hello, edit {number}!"
-            started = time.perf_counter()
-            edit_view(site, text)
-            if served(server, "/hello/", text.encode(), results, again=lambda: edit_view(site, text)) and number:  # noqa: B023
-                results.view_edits.append(time.perf_counter() - started)
-        for number in range(options.model_edits):
-            time.sleep(gaps.uniform(*gap))
-            started = time.perf_counter()
-            name = add_field(site, number)
-            models = site.app / "models.py"
-            if served(server, "/fields/", name.encode(), results, again=lambda: models.write_text(models.read_text())):  # noqa: B023
-                results.model_edits.append(time.perf_counter() - started)
-        server.settle()  # the last restart and its spares done: only the idle tree is measured
+    with serving(site, contender, logs / f"{site.name}-{contender}.log") as server:
+        with Clients(server, results):
+            for number in range(options.edits + 1):
+                time.sleep(gaps.uniform(*gap))  # the measurement's pacing, not a synchronisation
+                text = f"Hello, edit {number}!"
+                started = time.perf_counter()
+                edit_view(site, text)
+                again_view: Callable[[], object] = lambda: edit_view(site, text)  # noqa: B023, E731
+                if served(server, "/hello/", text.encode(), results, again_view) and number:
+                    results.view_edits.append(time.perf_counter() - started)
+            for number in range(options.model_edits):
+                time.sleep(gaps.uniform(*gap))
+                started = time.perf_counter()
+                name = add_field(site, number)
+                models = site.app / "models.py"
+                again_model: Callable[[], object] = lambda: models.write_text(models.read_text())  # noqa: B023, E731
+                if served(server, "/fields/", name.encode(), results, again_model):
+                    results.model_edits.append(time.perf_counter() - started)
+        server.settle()  # no client, the last restart and its spares done: only the idle tree
         before, since = server.cpu_seconds(), time.monotonic()
         time.sleep(options.idle_seconds)
         results.idle_cpu = (server.cpu_seconds() - before) / (time.monotonic() - since) * 100
