@@ -83,6 +83,16 @@ def stale_environment(preloaded: Mapping[str, str], ordered: Mapping[str, str]) 
     return None
 
 
+def start_environment(ordered: Mapping[str, str]) -> None:
+    """Only the per-start variables change (the others were checked equal): what the set-up
+    itself put in ``os.environ`` (a ``.env`` loaded by ``manage.py``) stays, as in a fresh child."""
+    for key in PER_START_ENV:
+        if key in ordered:
+            os.environ[key] = ordered[key]
+        else:
+            os.environ.pop(key, None)
+
+
 class SetupPause:
     """Stands in for ``django.setup``: the first call sets Django up, then waits for orders."""
 
@@ -142,8 +152,7 @@ class SetupPause:
             self._send(encode_message(DECLINED, reason=reason))
             self._leave()
         self._control.detach()  # the child's side reads this descriptor next: do not close it
-        os.environ.clear()
-        os.environ.update(orders["env"])
+        start_environment(orders["env"])
         importlib.invalidate_caches()  # directories may have new entries since they were listed
         self._held.release(replay=True)
         if failure is not None:

@@ -89,6 +89,7 @@ def leaks(request: HttpRequest) -> HttpResponse:
         "run_main": os.environ.get("RUN_MAIN"),
         "argv": sys.argv,
         "orig_argv": sys.orig_argv,
+        "set_by_settings": os.environ.get("SET_BY_SETTINGS") == str(os.getpid()),
         "environ": sorted(
             key for key in os.environ if key not in ("DEVSERVER_RELOAD_REASON", "DEVSERVER_RELOAD_STARTED")
         ),
@@ -204,7 +205,11 @@ def write_project(root: Path) -> None:
             "]\n"
         )
     settings = root / "testproject" / "settings.py"
-    settings.write_text(settings.read_text() + '\nINSTALLED_APPS.append("spareplugins")\n')
+    settings.write_text(
+        settings.read_text()
+        + '\nINSTALLED_APPS.append("spareplugins")\n'
+        + 'os.environ["SET_BY_SETTINGS"] = str(os.getpid())  # what start-up puts in the environment\n'
+    )
 
 
 def build_wheel(directory: Path, name: str, version: str, source: str) -> Path:
@@ -420,3 +425,4 @@ def test_nothing_leaks_from_the_spare_into_the_child(start_spared: Callable[...,
     assert spared["ticker"] == "pong to ping"
     assert spared["threads"] == ["spare-test-ticker"]
     assert spared["database_files"] == 0
+    assert spared["set_by_settings"]
