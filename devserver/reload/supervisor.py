@@ -227,6 +227,8 @@ class Supervisor:
         return spare if spare is not None and spare.returncode is None else None
 
     def _warmed(self, event: SpareWarm) -> None:
+        if event.child is self.warm:
+            self._warm_spare(second=True)
         stopped = f"; stopped by {event.error}, used only if a fresh start stops there too" if event.error else ""
         self._tell(
             f"devserver: a warm spare set Django up in {event.seconds:.2f} s ({event.files} files loaded{stopped})."
@@ -256,13 +258,15 @@ class Supervisor:
                     spare.signal(signal.SIGTERM)
         self._warm_spare()
 
-    def _warm_spare(self) -> None:
-        """Start the spares for the next restart (after a child serves, or while one is down)."""
+    def _warm_spare(self, *, second: bool = False) -> None:
+        """Start the spares for the next restart (after a child serves, or while one is down):
+        the set-up one first, the import one once that one is set up (``second``) or gone, so
+        that one spare at a time competes with the new child for the CPU."""
         if self._program is None or self.stopping:
             return
-        if self.warm is None:
+        if self.warm is None and not second:
             self.warm = self._spawn_spare(SETUP_STAGE)
-        if self.spare is None:
+        elif self.spare is None and (second or self.warm is None):
             self.spare = self._spawn_spare(IMPORT_STAGE)
 
     def _spawn_spare(self, stage: str) -> ChildProcess:
@@ -282,6 +286,7 @@ class Supervisor:
             return
         if child is self.warm:  # ended before its orders (a stop, or the project broke meanwhile)
             self.warm = None
+            self._warm_spare(second=True)
             return
         if child is not self.active:
             return  # a retired child done draining, or a spare that died before its orders
