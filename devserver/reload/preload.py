@@ -225,11 +225,10 @@ def program_path0(program: Sequence[str]) -> str:
 
 
 def main(program: Sequence[str]) -> NoReturn:
-    """Start ``program`` as the next child would, and pause at the end of ``django.setup()``."""
-    from .handoff import leave_ctrl_c_to_the_supervisor
-
+    """Start ``program`` as the next child would, and pause at the end of ``django.setup()``.
+    SIGINT stays blocked, as in a fresh child until its command ignores it (a Ctrl-C meanwhile
+    is for the supervisor, which ends an unused spare by closing its control socket)."""
     since = float(os.environ[SPAWNED_AT_ENV])
-    leave_ctrl_c_to_the_supervisor()
     control = socket.socket(fileno=int(os.environ[CONTROL_FD_ENV]))
     held = HeldOutput()
     sys.orig_argv = [*sys.orig_argv[: sys.orig_argv.index("-c")], *program]  # as ``python manage.py ...``
