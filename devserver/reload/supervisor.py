@@ -162,12 +162,7 @@ class Supervisor:
         elif isinstance(event, ChildReady):
             self._ready(event.child)
         elif isinstance(event, SpareWarm):
-            failed = (
-                f", stopped by {event.error}: used only if a fresh start would stop there too" if event.error else ""
-            )
-            self._tell(
-                f"devserver: a warm spare set Django up in {event.seconds:.2f} s ({event.files} files loaded{failed})."
-            )
+            self._warmed(event)
         elif isinstance(event, SpareDeclined):
             self._declined(event.child, event.reason)
         elif isinstance(event, Path) and self.crash is not None:

@@ -220,3 +220,14 @@ def test_the_child_environment_carries_the_socket_pid_and_reason(monkeypatch: py
     assert first[SUPERVISOR_PID_ENV] == str(os.getpid())
     assert RELOAD_REASON_ENV not in first
     assert (later[RELOAD_REASON_ENV], later[RELOAD_STARTED_ENV]) == ("a.py changed", "12.5")
+
+
+def test_the_import_spare_starts_once_the_set_up_spare_is_set_up(start: Start) -> None:
+    running = start("serve", spares=True)
+    running.ask()
+    deadline = time.monotonic() + DEADLINE
+    while running.supervisor.spare is None:  # the supervisor's own state, polled with a deadline
+        assert time.monotonic() < deadline, "no import spare was started"
+        time.sleep(0.01)
+    assert running.supervisor.warm is not None
+    assert running.stop() == 0
