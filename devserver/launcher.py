@@ -194,6 +194,7 @@ def supervise(launch: Launch, options: dict[str, Any]) -> int:
                 command=launch.child,
                 module_files=lambda: [launch.project / MANAGE_PY],  # the crash watch covers its directory
                 url=url,
+                verbosity=options["verbosity"],
             )
             return supervisor.run()
     finally:

@@ -44,11 +44,13 @@ class DevrunProcess:
         new_session: bool = False,
         subcommand: str = "devrun",
         command: Sequence[str] | None = None,
+        python: str = sys.executable,
     ) -> None:
         """``new_session``: a process group of its own, so a test can signal it as a terminal does.
         ``subcommand``: another management command to compare with (``runserver``); ``command``:
-        what runs instead of ``manage.py devrun`` altogether (``args`` follow it)."""
-        self.args = [*(command or [sys.executable, "-u", str(manage), subcommand]), *args]
+        what runs instead of ``manage.py devrun`` altogether (``args`` follow it); ``python``:
+        another interpreter (a throwaway virtualenv's)."""
+        self.args = [*(command or [python, "-u", str(manage), subcommand]), *args]
         self.process = subprocess.Popen(
             self.args,
             cwd=cwd,

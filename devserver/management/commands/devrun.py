@@ -172,7 +172,7 @@ class Command(RunserverCommand):
         if options["use_reloader"]:
             if not is_reloader_child():
                 resume_collection()  # the supervisor lives long and does little
-                sys.exit(self.supervise())
+                sys.exit(self.supervise(verbosity=options.get("verbosity", 1)))
             from ...reload.child import ReloaderChild
             from ...reload.handoff import leave_ctrl_c_to_the_supervisor
 
@@ -182,7 +182,7 @@ class Command(RunserverCommand):
             leave_ctrl_c_to_the_supervisor()
         self.inner_run(None, **options)
 
-    def supervise(self) -> int:
+    def supervise(self, verbosity: int = 1) -> int:
         """The reloader's parent: bind once, then run this command as a child until stopped."""
         from ...reload.supervisor import Supervisor
 
@@ -193,7 +193,7 @@ class Command(RunserverCommand):
             return error.exit_status
         with listener:
             url = f"{self.protocol}://{display_host(self.addr, raw_ipv6=self._raw_ipv6)}:{bound_port(listener)}/"
-            return Supervisor(listener, self.server_config, write=self.stderr.write, url=url).run()
+            return Supervisor(listener, self.server_config, write=self.stderr.write, url=url, verbosity=verbosity).run()
 
     def get_handler(self, *args: Any, **options: Any) -> Application:  # type: ignore[override]  # WSGI or ASGI
         """The WSGI or ASGI application, wrapped for static files when runserver would serve them (and
@@ -302,7 +302,7 @@ class Command(RunserverCommand):
         if child is None:
             return
         child.serving(backend, self.server_config, warn=self.stderr.write)
-        summary = child.reload_summary()  # once watching: a change after this line is never missed
+        summary = child.reload_summary()  # a change after this line is never missed: the watcher catches up
         if summary:
             self.stdout.write(summary)
             self.stdout.flush()
