@@ -28,9 +28,7 @@ def serves_static_files(*, use_static_handler: bool, insecure_serving: bool) -> 
     """runserver's rule, through ``django.contrib.staticfiles``: the app is installed, no
     ``--nostatic``, and ``DEBUG`` or ``--insecure``. The same for WSGI and ASGI."""
     return (
-        apps.is_installed("django.contrib.staticfiles")
-        and use_static_handler
-        and (settings.DEBUG or insecure_serving)
+        apps.is_installed("django.contrib.staticfiles") and use_static_handler and (settings.DEBUG or insecure_serving)
     )
 
 
