@@ -1,9 +1,9 @@
 """The single backend's connections on the HTTPS port, before HTTP: stepped by its loop.
 
 The loop has one thread, so nothing here waits. A new connection is watched until its first
-byte arrives; ``0x16`` wraps it in TLS and the handshake is taken a step further each time the
-socket is ready (for reading or for writing, as OpenSSL asks); any other byte is plain HTTP,
-given back to the backend to be answered with a 400. A connection still here HEADER_TIMEOUT
+byte arrives. A TLS record (``0x16``: a handshake) wraps it in TLS, and the handshake goes a
+step further each time the socket is ready (for reading or for writing, as OpenSSL asks); any
+other byte is plain HTTP, given back to the backend to be answered with a 400. A connection still here HEADER_TIMEOUT
 after it connected (silent, or stalled mid-handshake) is closed.
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from ..tls.connection import ServerTLSSocket
 from ..tls.handshake import advance, log_failed, log_failure, wrap
-from ..tls.plain import opens_handshake
+from ..tls.plain import is_tls_record
 
 
 class StartingConnection:
@@ -104,7 +104,7 @@ class StartingConnections:
             self._close(start)
             return False
         self._forget(start)
-        if not opens_handshake(first):
+        if not is_tls_record(first):
             self._on_plain(start.sock, start.client)
             return False
         start.tls = wrap(self._context, start.sock)  # the same descriptor, now TLS

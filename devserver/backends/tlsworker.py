@@ -1,6 +1,6 @@
 """The threaded backend's connections on the HTTPS port.
 
-Each connection's first byte decides, once, on its own thread: a TLS handshake (``0x16``),
+Each connection's first byte decides, once, on its own thread: a TLS handshake (a TLS record),
 completed there within HEADER_TIMEOUT of the connection, so a client that stalls holds only its
 own thread; or plain HTTP, whose request is answered with a 400 naming the ``https://`` URL.
 After the handshake the connection is served as any other, through a non-blocking TLS socket
@@ -15,7 +15,7 @@ import time
 
 from ..tls.connection import ServerTLSSocket
 from ..tls.handshake import complete, log_failed, log_failure, wrap
-from ..tls.plain import opens_handshake, plain_http_refusal
+from ..tls.plain import is_tls_record, plain_http_refusal
 from ..tls.transport import TLSTransport
 from .base import FIRST_REQUEST_GRACE
 from .threaded import ConnectionWorker
@@ -46,7 +46,7 @@ class TLSConnectionWorker(ConnectionWorker):
         first = self.sock.recv(1, socket.MSG_PEEK)
         if not first:
             return None
-        if not opens_handshake(first):
+        if not is_tls_record(first):
             return False
         tls = wrap(context, self.sock)
         self.sock = tls  # the plain socket is detached: closing this one closes the connection
@@ -107,7 +107,7 @@ def handshake_briefly(context: ssl.SSLContext, sock: socket.socket, seconds: flo
     connection closed (plain HTTP, silence, failure)."""
     deadline = time.monotonic() + seconds
     try:
-        if not wait_readable((sock,), seconds) or not opens_handshake(sock.recv(1, socket.MSG_PEEK)):
+        if not wait_readable((sock,), seconds) or not is_tls_record(sock.recv(1, socket.MSG_PEEK)):
             sock.close()
             return None
         tls = wrap(context, sock)

@@ -15,9 +15,10 @@ from typing import Final
 from ..http.errors import BadRequest
 from ..http.parser import Request
 
-#: A connection whose first byte is this opens a TLS handshake (a TLS record of type 22); an
-#: HTTP request starts with a method's letter.
-HANDSHAKE_RECORD: Final = b"\x16"
+#: The first byte of a TLS record: its content type (change_cipher_spec, alert, handshake,
+#: application_data). A client's first record is a handshake (22); an HTTP request starts with
+#: a method's letter.
+TLS_RECORD_TYPES: Final = frozenset({20, 21, 22, 23})
 #: What a Host header may be for the answer to repeat it: a name or address, and a port.
 _HOST: Final = re.compile(rb"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$")
 
@@ -30,9 +31,10 @@ class PlainHTTPOnTLSPort(BadRequest):
         self.url = url
 
 
-def opens_handshake(first: bytes) -> bool:
-    """Whether the first byte a client sent opens a TLS handshake."""
-    return first[:1] == HANDSHAKE_RECORD
+def is_tls_record(first: bytes) -> bool:
+    """Whether the first byte a client sent starts a TLS record: the connection is then TLS's to
+    judge (an alert first, from a client that gave up before its hello, fails the handshake)."""
+    return len(first) == 1 and first[0] in TLS_RECORD_TYPES
 
 
 def https_url(host: bytes | None, target: bytes, fallback_host: str) -> str:
@@ -47,6 +49,22 @@ def plain_http_refusal(request: Request, fallback_host: str) -> PlainHTTPOnTLSPo
     """The 400 for a plain-HTTP request on the HTTPS port, naming the URL to use instead."""
     host = next((value for name, value in request.headers if name.lower() == b"host"), None)
     return PlainHTTPOnTLSPort(https_url(host, request.target, fallback_host))
+
+
+def refusal_for_head(head: bytes, fallback_host: str) -> PlainHTTPOnTLSPort:
+    """The same answer from a raw request head (for a server that reads heads without a parser)."""
+    request_line, _, fields = head.partition(b"\r\n")
+    parts = request_line.split(b" ")
+    target = parts[1] if len(parts) == 3 else b"/"
+    host = next(
+        (
+            value.strip()
+            for name, _, value in (line.partition(b":") for line in fields.split(b"\r\n"))
+            if name.strip().lower() == b"host"
+        ),
+        None,
+    )
+    return PlainHTTPOnTLSPort(https_url(host, target, fallback_host))
 
 
 def fallback_host(address: tuple[str, int]) -> str:
