@@ -16,7 +16,7 @@ from ..http.errors import HTTPError, ServiceUnavailable
 from ..http.parser import Request, TLSHandshakeReceived
 from ..http.response import error_response
 from ..sql.accounting import query_accounting
-from ..tls.plain import PlainHTTPOnTLSPort, fallback_host
+from ..tls.plain import PlainHTTPOnTLSPort
 from ..wsgi.environ import base_environ
 from ..wsgi.gateway import ClientDisconnected, ResponseWriter, Transport, WSGIApplication, WSGIGateway
 from ..wsgi.input import RequestBody
@@ -76,8 +76,8 @@ class BaseBackend:
         #: With ``--cert-file``, the context connections are wrapped with; made here, in the
         #: process that serves (a reloader's child makes its own). None for plain HTTP.
         self.tls: ssl.SSLContext | None = None
-        #: ``host:port`` for the URL a plain-HTTP request on the HTTPS port is told to use instead.
-        self.https_host = fallback_host((str(host), int(port)))
+        #: Where the listening socket is, for the URL a plain-HTTP request on the HTTPS port is told to use.
+        self.listening = (str(host), int(port))
         if config.cert_file is not None:
             from ..tls.context import configured_context  # ssl's certificate loading: only for HTTPS
 

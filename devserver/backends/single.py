@@ -184,7 +184,7 @@ class SingleBackend(BaseBackend):
     def _plain_http_refusal(self, request: Request) -> HTTPError:
         from ..tls.plain import plain_http_refusal
 
-        return plain_http_refusal(request, self.https_host)
+        return plain_http_refusal(request, self.listening)
 
     def _overload_refusal(self, request: Request) -> HTTPError:
         return self.overload_error()

@@ -97,7 +97,7 @@ class TLSConnectionWorker(ConnectionWorker):
         """Read the plain-HTTP request as usual, then refuse it with the URL that works."""
         request = self._next_request()
         if request is not None:
-            refusal = plain_http_refusal(request, self.backend.https_host)
+            refusal = plain_http_refusal(request, self.backend.listening)
             self._refuse(refusal, self.sock, request.request_line)
 
 

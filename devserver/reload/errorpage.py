@@ -195,7 +195,7 @@ class ErrorPageServer:
     def _answer_on_https_port(self, sock: socket.socket, context: ssl.SSLContext) -> None:
         """The page after a TLS handshake (within READ_TIMEOUT); plain HTTP gets the "use https" 400."""
         from ..tls.handshake import complete, wrap
-        from ..tls.plain import fallback_host, is_tls_record, refusal_for_head
+        from ..tls.plain import is_tls_record, refusal_for_head
 
         deadline = time.monotonic() + READ_TIMEOUT
         first = sock.recv(1, socket.MSG_PEEK)
@@ -204,7 +204,7 @@ class ErrorPageServer:
         if not is_tls_record(first):
             head = self._read_head(sock)
             if head is not None:
-                refusal = refusal_for_head(head, fallback_host(self.listener.getsockname()))
+                refusal = refusal_for_head(head, self.listener.getsockname()[:2])
                 sock.sendall(error_response(refusal.status, refusal.detail))
                 close_after_error(sock)
             return

@@ -20,7 +20,8 @@ from ..http.parser import Request
 #: a method's letter.
 TLS_RECORD_TYPES: Final = frozenset({20, 21, 22, 23})
 #: What a Host header may be for the answer to repeat it: a name or address, and a port.
-_HOST: Final = re.compile(rb"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$")
+_HOST: Final = re.compile(rb"^(?P<name>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(?P<port>\d{1,5}))?$")
+_WILDCARDS: Final = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 
 class PlainHTTPOnTLSPort(BadRequest):
@@ -37,21 +38,28 @@ def is_tls_record(first: bytes) -> bool:
     return len(first) == 1 and first[0] in TLS_RECORD_TYPES
 
 
-def https_url(host: bytes | None, target: bytes, fallback_host: str) -> str:
-    """The ``https://`` URL for a request with this Host header and target; ``fallback_host``
-    (``host:port`` of the listening socket) when the header is missing or unusable."""
-    shown = host.decode("ascii") if host is not None and _HOST.match(host) else fallback_host
+def https_url(host: bytes | None, target: bytes, listening: tuple[str, int]) -> str:
+    """The ``https://`` URL for a request with this Host header and target, on the socket
+    listening at ``listening``: the Host's name and port when usable (without a port, the
+    client reached this port all the same), else the listening address (a wildcard as loopback)."""
+    name = _WILDCARDS.get(listening[0], listening[0])
+    name, port = (f"[{name}]" if ":" in name else name), listening[1]
+    match = _HOST.match(host) if host is not None else None
+    if match is not None:
+        name = match["name"].decode("ascii")
+        port = int(match["port"]) if match["port"] else port
+    netloc = name if port == 443 else f"{name}:{port}"
     path = target if target.startswith(b"/") else b"/"
-    return f"https://{shown}{path.decode('latin-1')}"
+    return f"https://{netloc}{path.decode('latin-1')}"
 
 
-def plain_http_refusal(request: Request, fallback_host: str) -> PlainHTTPOnTLSPort:
+def plain_http_refusal(request: Request, listening: tuple[str, int]) -> PlainHTTPOnTLSPort:
     """The 400 for a plain-HTTP request on the HTTPS port, naming the URL to use instead."""
     host = next((value for name, value in request.headers if name.lower() == b"host"), None)
-    return PlainHTTPOnTLSPort(https_url(host, request.target, fallback_host))
+    return PlainHTTPOnTLSPort(https_url(host, request.target, listening))
 
 
-def refusal_for_head(head: bytes, fallback_host: str) -> PlainHTTPOnTLSPort:
+def refusal_for_head(head: bytes, listening: tuple[str, int]) -> PlainHTTPOnTLSPort:
     """The same answer from a raw request head (for a server that reads heads without a parser)."""
     request_line, _, fields = head.partition(b"\r\n")
     parts = request_line.split(b" ")
@@ -64,11 +72,4 @@ def refusal_for_head(head: bytes, fallback_host: str) -> PlainHTTPOnTLSPort:
         ),
         None,
     )
-    return PlainHTTPOnTLSPort(https_url(host, target, fallback_host))
-
-
-def fallback_host(address: tuple[str, int]) -> str:
-    """``host:port`` of the listening socket as a local browser reaches it (a wildcard becomes loopback)."""
-    host, port = address[0], address[1]
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return PlainHTTPOnTLSPort(https_url(host, target, listening))

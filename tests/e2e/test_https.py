@@ -28,9 +28,11 @@ from ..server import REPO, DevrunProcess, client_tls, run_devrun
 from ..tls.test_certificates import subject_alt_names
 from .rawclient import RawClient, build_request
 from .test_command import assert_one_line_error
+from .test_pytest_plugin import run_suite, write_suite
 
 HIDDEN_PACKAGES = REPO / "tests" / "hidden"
 HELLO = b"Hello, world!"
+STATIC_CSS = REPO / "testproject" / "shop" / "static" / "shop" / "site.css"
 #: A bound a timing must beat by far, on a loaded machine.
 GENEROUS = 10.0
 needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
@@ -408,3 +410,37 @@ def test_a_backend_that_does_not_serve_tls_is_refused(
     arguments = ["127.0.0.1:0", "--noreload", "--backend", "plain_only.PlainOnlyBackend", "--cert-file", str(combined)]
     result = run_devrun(arguments, env)
     assert_one_line_error(result, 2, "The plain-only backend does not serve HTTPS", "--backend threaded or single")
+
+
+# -- the CI features --------------------------------------------------------------------------
+
+
+def test_check_speaks_https_and_verifies_the_certificate(project_env: dict[str, str], combined: Path) -> None:
+    paths = ["/hello/", "/static/shop/site.css"]
+    result = run_devrun(["--check", *paths, "--check-strict", "--cert-file", str(combined)], project_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Check passed: 2 paths (pass: status 2xx or 3xx)." in result.stdout
+    assert '"GET /static/shop/site.css HTTP/1.1" 200' in result.stderr
+    assert "TLS handshake" not in result.stderr
+    assert "over HTTP, but it only serves HTTPS" not in result.stderr
+
+
+def test_the_pytest_fixture_speaks_https(project_env: dict[str, str], tmp_path: Path) -> None:
+    cert = tmp_path / "made.pem"
+    write_suite(
+        tmp_path,
+        f"""\
+        from pathlib import Path
+
+        def test_https(devrun_factory):
+            with devrun_factory("--cert-file", {str(cert)!r}, "--backend", "single") as server:
+                assert server.url == f"https://127.0.0.1:{{server.port}}/"
+                assert server.cert_file == Path({str(cert)!r})
+                echo = server.get("/echo/").json()
+                assert echo["is_secure"] is True
+                assert server.get("/static/shop/site.css").body == Path({str(STATIC_CSS)!r}).read_bytes()
+        """,
+    )
+    result, _ = run_suite(tmp_path, project_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
