@@ -10,7 +10,10 @@
 - ``shutdown`` acts on the descriptor and keeps the TLS state: a shutdown cuts a response from
   another thread while the writing thread may be inside ``send`` (``SSLSocket.shutdown`` drops
   the TLS object under it). Half-closing (``SHUT_WR``, after an error response) sends TLS's
-  ``close_notify`` first; a cut (``SHUT_RDWR``) does not, so the client can tell it was cut;
+  ``close_notify`` first, and from then on ``recv`` drains the raw bytes (what the client still
+  sends is only read to be dropped, and OpenSSL, having said goodbye, would drop it and report
+  the end of the stream at once); a cut (``SHUT_RDWR``) sends no ``close_notify``, so the client
+  can tell it was cut;
 - ``close`` sends ``close_notify`` first (without waiting): a client reading a response to the end
   of the stream (HTTP/1.0 without a length) can then tell the end from a cut.
 
@@ -36,8 +39,12 @@ class ServerTLSSocket(ssl.SSLSocket):
     """A server's TLS connection with a plain socket's manners (see the module's docstring)."""
 
     _goodbye_said = False
+    #: Half-closed: reads only drain what the client still sends.
+    _draining = False
 
     def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+        if self._draining:
+            return socket.socket.recv(self, buflen, flags)
         try:
             data = super().recv(buflen)
             while (pending := self.pending()) > 0:  # only when a record outgrew ``buflen``
@@ -52,6 +59,7 @@ class ServerTLSSocket(ssl.SSLSocket):
     def shutdown(self, how: int) -> None:
         if how == socket.SHUT_WR:
             self.say_goodbye()
+            self._draining = True
         socket.socket.shutdown(self, how)
 
     def close(self) -> None:

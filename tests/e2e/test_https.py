@@ -138,7 +138,9 @@ def test_a_generated_certificate_is_served_with_its_names(start_server: ServerFa
         assert "Created a self-signed certificate for localhost, 127.0.0.1 and ::1" in server.output()
         for hostname in ("localhost", "127.0.0.1"):  # names checked by the client against the served certificate
             with tls_socket(server, hostname=hostname) as sock:
-                names = sock.getpeercert()["subjectAltName"]
+                served = sock.getpeercert()
+                assert served is not None
+                names = served["subjectAltName"]
                 assert sock.version() in ("TLSv1.2", "TLSv1.3")
                 assert sock.selected_alpn_protocol() is None
         assert names == (("DNS", "localhost"), ("IP Address", "127.0.0.1"), ("IP Address", "0:0:0:0:0:0:0:1"))
@@ -355,6 +357,29 @@ def test_a_client_that_stops_reading_holds_the_single_loop_no_longer_than_the_se
             assert get_over_tls(server) == (200, HELLO)
             assert time.monotonic() - started < 1 + GENEROUS
     finally:
+        server.stop()
+
+
+def test_connections_past_the_limit_get_503_over_tls(
+    start_server: ServerFactory, backend_name: str, combined: Path
+) -> None:
+    settings = json.dumps({"MAX_CONNECTIONS": 2})
+    server = start_server(
+        "--backend", backend_name, "--cert-file", str(combined), env={"TESTPROJECT_DEVSERVER": settings}
+    )
+    held = [server.connection() for _ in range(2)]
+    try:
+        for connection in held:
+            connection.request("GET", "/hello/")
+            assert connection.getresponse().read() == HELLO
+        with RawClient.to(server) as extra:  # a handshake, then the 503 in TLS
+            extra.request("GET", "/hello/")
+            response = extra.read_response()
+        assert response.status == 503
+        assert response.closes
+    finally:
+        for connection in held:
+            connection.close()
         server.stop()
 
 
