@@ -225,10 +225,21 @@ def measure_edits(contender: Contender, database: Path, work: Path, edits: int, 
 def measure_idle_cpu(contender: Contender, database: Path, work: Path, files: int, seconds: float) -> float:
     project = copy_project(work / f"{contender.name}-idle", bulk_files=files)
     with serving(contender, project, database, work) as server:
-        time.sleep(3.0)  # let start-up (and a warm spare) finish: only the idle reloader is measured
+        settle(server)  # start-up done (the watcher's list, the warm spares): only the idle reloader
         before, started = server.cpu_seconds(), time.monotonic()
         time.sleep(seconds)
         return (server.cpu_seconds() - before) / (time.monotonic() - started) * 100
+
+
+def settle(server: Server, quiet: float = 2.0, timeout: float = 60.0) -> None:
+    """Wait (with a deadline) until the tree used under 2 % of a core for two one-second
+    windows in a row: start-up work goes on beside serving (the watcher's list, the spares)."""
+    deadline, calm = time.monotonic() + timeout, 0
+    time.sleep(1.0)
+    while calm < 2 and time.monotonic() < deadline:
+        before = server.cpu_seconds()
+        time.sleep(1.0)  # the measurement's pacing, not a synchronisation
+        calm = calm + 1 if (server.cpu_seconds() - before) * 100 < quiet else 0
 
 
 def report(edits: dict[str, EditResults], idle: dict[str, float], files: int) -> list[str]:

@@ -47,7 +47,7 @@ class ServerSpec:
     """A named way to run a server: the ``manage.py`` arguments after ``127.0.0.1:PORT``.
 
     ``command`` may instead be a whole command line for a server that is not a management
-    command (a peer server), with ``{address}`` where ``127.0.0.1:PORT`` goes; such a server
+    command (a peer server), with ``{address}`` where ``127.0.0.1:PORT`` goes (or ``{port}``); such a server
     prints no banner, so it is ready once its port accepts connections.
     """
 
@@ -55,6 +55,8 @@ class ServerSpec:
     command: str | tuple[str, ...]
     options: tuple[str, ...] = ()
     description: str = ""
+    #: Extra environment for this server (the ASGI benchmark serves testproject with TESTPROJECT_ASGI=1).
+    env: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_banner(self) -> bool:
@@ -63,15 +65,17 @@ class ServerSpec:
     def argv(self, port: int) -> list[str]:
         address = f"{HOST}:{port}"
         if isinstance(self.command, tuple):
-            return [part.replace("{address}", address) for part in self.command]
+            return [part.replace("{address}", address).replace("{port}", str(port)) for part in self.command]
         return [sys.executable, "-u", str(MANAGE), self.command, address, "--noreload", *self.options]
 
 
 def registered_backends() -> list[str]:
-    """Backend names registered in devserver right now (the list grows as backends land)."""
-    from devserver.backends import BACKENDS
+    """WSGI backend names registered in devserver right now (the list grows as backends land);
+    ASGI backends are measured by ``python -m benchmarks.asgi``."""
+    from devserver.backends import BACKENDS, resolve_backend
+    from devserver.interface import WSGI, interface_of
 
-    return list(BACKENDS)
+    return [name for name in BACKENDS if interface_of(resolve_backend(name)) == WSGI]
 
 
 def server_specs() -> list[ServerSpec]:
@@ -256,7 +260,7 @@ def launch(
         process = subprocess.Popen(
             pinned(spec.argv(port), cpu),
             cwd=REPO,
-            env=server_env(database, env),
+            env=server_env(database, {**dict(spec.env), **(env or {})}),
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=stderr,

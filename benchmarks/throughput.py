@@ -73,6 +73,8 @@ SCENARIOS: Final = (
 #: What a correct answer looks like for each path, checked before every measurement.
 EXPECTED: Final[dict[str, Callable[[bytes], bool]]] = {
     "/hello/": lambda body: body == b"Hello, world!",
+    "/hello-async/": lambda body: body == b"Hello, world!",
+    "/raw/": lambda body: body == b"Hello, world!",
     "/static/shop/site.css": lambda body: len(body) > 50_000,
 }
 

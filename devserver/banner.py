@@ -1,4 +1,4 @@
-"""The start-up banner: runserver's lines, in runserver's order, plus the backend."""
+"""The start-up banner: runserver's lines, in runserver's order, plus the interface and the backend."""
 
 from __future__ import annotations
 
@@ -12,10 +12,18 @@ from django.utils.version import get_docs_version
 
 from . import __version__
 
-#: runserver's words before the URL: Django 6.1 names the protocol (scripts read this line).
-STARTING: Final = (
-    "Starting WSGI development server at" if django.VERSION >= (6, 1) else "Starting development server at"
-)
+
+def starting_words(interface: str = "wsgi") -> str:
+    """runserver's words before the URL (scripts read this line); Django 6.1 names the interface."""
+    return (
+        f"Starting {interface.upper()} development server at"
+        if django.VERSION >= (6, 1)
+        else "Starting development server at"
+    )
+
+
+#: runserver's own words, for a WSGI project.
+STARTING: Final = starting_words()
 
 
 def display_host(addr: str, *, raw_ipv6: bool) -> str:
@@ -24,14 +32,17 @@ def display_host(addr: str, *, raw_ipv6: bool) -> str:
     return "0.0.0.0" if addr == "0" else addr
 
 
-def banner_lines(*, django_version: str, settings_module: str | None, url: str, backend: str | None) -> list[str]:
-    """``backend`` is None when the command never chose one (runserver's ``on_bind()`` alone)."""
+def banner_lines(
+    *, django_version: str, settings_module: str | None, url: str, backend: str | None, interface: str = "wsgi"
+) -> list[str]:
+    """``backend`` describes it (``threaded backend``); None when the command never chose one
+    (runserver's ``on_bind()`` alone)."""
     quit_command = "CTRL-BREAK" if sys.platform == "win32" else "CONTROL-C"
-    serving = [f"Serving with devserver {__version__}, {backend} backend"] if backend else []
+    serving = [f"Serving {interface.upper()} with devserver {__version__}, {backend}"] if backend else []
     return [
         datetime.now().strftime("%B %d, %Y - %X"),
         f"Django version {django_version}, using settings {settings_module!r}",
-        f"{STARTING} {url}",
+        f"{starting_words(interface)} {url}",
         *serving,
         f"Quit the server with {quit_command}.",
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -13,12 +14,18 @@ from .errors import ConfigurationError
 class ServerConfig(NamedTuple):
     """Everything a backend needs to know besides the socket and the application."""
 
-    backend: str = "threaded"
+    #: Empty: the interface's default (threaded for WSGI, asyncio for ASGI).
+    backend: str = ""
     max_connections: int = 1000
     keep_alive_timeout: float = 5.0
     header_timeout: float = 10.0
     send_timeout: float = 10.0
     shutdown_timeout: float = 5.0
+    # The asyncio backend's websockets.
+    websocket_max_message_size: int = 16 * 1024 * 1024
+    websocket_idle_timeout: float = 60.0
+    #: "auto" (uvloop when installed), "asyncio" or "uvloop".
+    event_loop: str = "auto"
     # The reloader's (read by devserver.reload, not by backends).
     reload_dirs: tuple[str, ...] = ()
     reload_include: tuple[str, ...] = ()
@@ -101,6 +108,14 @@ def n_plus_one_threshold(value: Any) -> int:
     return value
 
 
+def _event_loop(value: Any) -> str:
+    if value not in ("auto", "asyncio", "uvloop"):
+        raise ValueError('"auto", "asyncio" or "uvloop"')
+    if value == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        raise ValueError('"auto" or "asyncio" while uvloop is not installed (pip install \'django-devrun[uvloop]\')')
+    return str(value)
+
+
 def _is_text(item: Any) -> bool:
     return type(item) is str and bool(item)
 
@@ -113,6 +128,9 @@ SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "HEADER_TIMEOUT": ("header_timeout", _positive_number),
     "SEND_TIMEOUT": ("send_timeout", _positive_number),
     "SHUTDOWN_TIMEOUT": ("shutdown_timeout", non_negative_seconds),
+    "WEBSOCKET_MAX_MESSAGE_SIZE": ("websocket_max_message_size", _positive_int),
+    "WEBSOCKET_IDLE_TIMEOUT": ("websocket_idle_timeout", non_negative_seconds),
+    "EVENT_LOOP": ("event_loop", _event_loop),
     "RELOAD_DIRS": ("reload_dirs", _directories),
     "RELOAD_INCLUDE": ("reload_include", _globs),
     "RELOAD_EXCLUDE": ("reload_exclude", _globs),

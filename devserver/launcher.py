@@ -27,7 +27,7 @@ from typing import Any, Final, NoReturn
 from .backends import backend_path
 from .banner import display_host, version_text
 from .conf import ServerConfig
-from .errors import ConfigurationError, DevserverError
+from .errors import BindError, ConfigurationError, DevserverError
 from .handover import NO_HANDOVER_ENV
 from .listener import bind_listener, bound_port
 from .options import add_devrun_arguments, backend_option, parse_addrport, reload_options
@@ -182,7 +182,13 @@ def supervise(launch: Launch, options: dict[str, Any]) -> int:
         **reload_options(options),
     )
     prepare_https(config)
-    listener = bind_listener(address.addr, int(address.port), ipv6=address.use_ipv6)
+    try:
+        listener = bind_listener(address.addr, int(address.port), ipv6=address.use_ipv6)
+    except BindError:
+        # runserver reports a bad setting (ALLOWED_HOSTS) before a port in use: the command,
+        # run as it would be without a reloader, reads the settings, then fails to bind in
+        # runserver's words and with its status.
+        become([*launch.direct, "--noreload"])
     try:
         with listener:
             scheme = "https" if options.get("cert_file") else "http"
@@ -194,6 +200,7 @@ def supervise(launch: Launch, options: dict[str, Any]) -> int:
                 command=launch.child,
                 module_files=lambda: [launch.project / MANAGE_PY],  # the crash watch covers its directory
                 url=url,
+                verbosity=options["verbosity"],
             )
             return supervisor.run()
     finally:

@@ -11,7 +11,6 @@ from typing import Final, NamedTuple, TypeVar
 from .backends import BACKENDS
 from .conf import debounce_milliseconds, non_negative_seconds
 from .errors import ConfigurationError
-from .runserver_static import serves_static_by_default
 
 T = TypeVar("T")
 
@@ -31,9 +30,27 @@ def add_devrun_arguments(parser: argparse.ArgumentParser) -> None:
     """Every option of devrun's own (the command and ``python -m devserver`` both take them)."""
     add_runserver_arguments(parser)
     add_devserver_arguments(parser)
+    add_interface_arguments(parser)
     add_reload_arguments(parser)
     add_smoke_arguments(parser)
     add_runserver_plus_arguments(parser)
+
+
+def add_interface_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--asgi``/``--wsgi``: which application to serve when settings alone would choose otherwise."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--asgi",
+        action="store_true",
+        dest="force_asgi",
+        help="Serve ASGI: settings.ASGI_APPLICATION, or Django's get_asgi_application() when it is not set.",
+    )
+    group.add_argument(
+        "--wsgi",
+        action="store_true",
+        dest="force_wsgi",
+        help="Serve WSGI (settings.WSGI_APPLICATION) even when settings.ASGI_APPLICATION is set.",
+    )
 
 
 def add_runserver_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +76,6 @@ def add_runserver_arguments(parser: argparse.ArgumentParser) -> None:
         dest="use_static_handler",
         help="Tells Django to NOT automatically serve static files at STATIC_URL.",
     )
-    parser.set_defaults(use_static_handler=serves_static_by_default())  # as the project's runserver
     parser.add_argument(
         "--insecure",
         action="store_true",
@@ -73,7 +89,7 @@ def add_devserver_arguments(parser: argparse.ArgumentParser) -> None:
         "--backend",
         metavar="NAME",
         help=f"Serving backend: {', '.join(BACKENDS)}, a name an installed package registers, or a dotted path "
-        "(default: DEVSERVER['BACKEND'] or threaded).",
+        "(default: DEVSERVER['BACKEND'], else threaded for WSGI and asyncio for ASGI).",
     )
     parser.add_argument(
         "--shutdown-timeout",

@@ -13,7 +13,7 @@ from devserver.backends import BACKENDS
 from devserver.tls.certificates import write_self_signed
 from devserver.tls.files import TLSFiles
 
-from .server import MANAGE, REPO, DevrunProcess, server_env
+from .server import MANAGE, REPO, DevrunProcess, backend_env, server_env
 
 ServerFactory = Callable[..., DevrunProcess]
 
@@ -37,7 +37,7 @@ def start_server(project_env: dict[str, str]) -> Iterator[ServerFactory]:
     def start(
         *args: str, env: dict[str, str] | None = None, addrport: str = "127.0.0.1:0", wait: bool = True
     ) -> DevrunProcess:
-        full_env = {**project_env, **(env or {})}
+        full_env = {**project_env, **backend_env(args), **(env or {})}
         server = DevrunProcess([addrport, "--noreload", *args], full_env)
         started.append(server)
         return server.wait_ready() if wait else server

@@ -20,9 +20,9 @@ import django
 
 REPO = Path(__file__).resolve().parent.parent
 MANAGE = REPO / "testproject" / "manage.py"
-#: What runserver prints before the URL (Django 6.1 names the protocol); devrun prints the same.
+#: What runserver prints before the URL (Django 6.1 names the interface); devrun prints the same.
 STARTING = "Starting WSGI development server at" if django.VERSION >= (6, 1) else "Starting development server at"
-URL_LINE = re.compile(STARTING + r" (https?://(\[[^\]]+\]|[^:/]+):(\d+)/)")
+URL_LINE = re.compile(r"Starting (?:[AW]SGI )?development server at (https?://(\[[^\]]+\]|[^:/]+):(\d+)/)")
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 20.0
 
@@ -45,11 +45,13 @@ class DevrunProcess:
         new_session: bool = False,
         subcommand: str = "devrun",
         command: Sequence[str] | None = None,
+        python: str = sys.executable,
     ) -> None:
         """``new_session``: a process group of its own, so a test can signal it as a terminal does.
         ``subcommand``: another management command to compare with (``runserver``); ``command``:
-        what runs instead of ``manage.py devrun`` altogether (``args`` follow it)."""
-        self.args = [*(command or [sys.executable, "-u", str(manage), subcommand]), *args]
+        what runs instead of ``manage.py devrun`` altogether (``args`` follow it); ``python``:
+        another interpreter (a throwaway virtualenv's)."""
+        self.args = [*(command or [python, "-u", str(manage), subcommand]), *args]
         self.process = subprocess.Popen(
             self.args,
             cwd=cwd,
@@ -151,6 +153,20 @@ class DevrunProcess:
             self.process.kill()
             self.wait()
             raise ServerFailed(f"server did not stop on SIGTERM; output:\n{self.output()}") from None
+
+
+#: Backends that serve ASGI serve the test project's async variant (ASGI_APPLICATION, Channels).
+ASGI_BACKENDS = frozenset({"asyncio"})
+ASGI_PROJECT_ENV = {"TESTPROJECT_ASGI": "1"}
+
+
+def backend_env(args: Sequence[str]) -> dict[str, str]:
+    """The test project variant a devrun command line needs: ``--backend asyncio`` serves it as ASGI."""
+    arguments = list(args)
+    for index, argument in enumerate(arguments[:-1]):
+        if argument == "--backend" and arguments[index + 1] in ASGI_BACKENDS:
+            return dict(ASGI_PROJECT_ENV)
+    return {}
 
 
 def server_env(**extra: str) -> dict[str, str]:

@@ -40,6 +40,9 @@ def test_values_are_taken_and_normalised() -> None:
         ({"SQL_N_PLUS_ONE": 1}, "DEVSERVER['SQL_N_PLUS_ONE'] must be a number of queries, 2 or more"),
         ({"SQL_N_PLUS_ONE": -5}, "DEVSERVER['SQL_N_PLUS_ONE'] must be a number of queries"),
         ({"PRINT_SQL": 1}, "DEVSERVER['PRINT_SQL'] must be True or False"),
+        ({"WEBSOCKET_MAX_MESSAGE_SIZE": 0}, "DEVSERVER['WEBSOCKET_MAX_MESSAGE_SIZE'] must be a positive integer"),
+        ({"WEBSOCKET_IDLE_TIMEOUT": -1}, "DEVSERVER['WEBSOCKET_IDLE_TIMEOUT'] must be a number of seconds, 0 or more"),
+        ({"EVENT_LOOP": "trio"}, 'DEVSERVER[\'EVENT_LOOP\'] must be "auto", "asyncio" or "uvloop"'),
         ([("BACKEND", "single")], "settings.DEVSERVER must be a dict, not list"),
     ],
 )

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the registry is read before any backend is needed (python -
 BACKENDS: Final[dict[str, str]] = {
     "threaded": "devserver.backends.threaded.ThreadedBackend",
     "single": "devserver.backends.single.SingleBackend",
+    "asyncio": "devserver.backends.asyncio.AsyncioBackend",
 }
 DEFAULT_BACKEND: Final = "threaded"
 #: A package registers a backend in its pyproject.toml:

@@ -8,7 +8,7 @@ import socket
 import ssl
 import time
 from collections.abc import Iterator
-from typing import ClassVar, Final, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
 from ..accesslog import log_http_attempt, log_https_attempt, log_request
 from ..conf import ServerConfig
@@ -45,7 +45,8 @@ class Backend(Protocol):
     name: ClassVar[str]
     multithread: ClassVar[bool]
 
-    def __init__(self, listener: socket.socket, application: WSGIApplication, config: ServerConfig) -> None: ...
+    def __init__(self, listener: socket.socket, application: Any, config: ServerConfig) -> None:
+        """``application``: WSGI or ASGI, as the class's ``interface`` says ("wsgi" when it has none)."""
 
     def serve_forever(self) -> None:
         """Serve until :meth:`shutdown`; return once in-flight requests are done or cut."""

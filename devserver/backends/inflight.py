@@ -84,8 +84,13 @@ class ShutdownCutter:
 
 
 def cut_in_flight(backend: object) -> None:
-    """Cut and log whatever ``backend`` is still writing (a forced exit); nothing for a backend
-    that does not keep :class:`ResponsesInFlight`."""
+    """Cut and log whatever ``backend`` is still writing (a forced exit): through its own
+    ``cut_in_flight()`` (the asyncio backend), or its :class:`ResponsesInFlight`; nothing for
+    a backend that has neither."""
+    cut = getattr(backend, "cut_in_flight", None)
+    if callable(cut):
+        cut()
+        return
     responses = getattr(backend, "responses", None)
     if isinstance(responses, ResponsesInFlight):
         responses.cut()

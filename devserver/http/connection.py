@@ -85,6 +85,16 @@ class HTTPConnection:
         return self._body_complete and not self._parser.in_message and not self._parser.has_events
 
     @property
+    def upgrade_data(self) -> bytes:
+        """What the client sent after an upgrade request's head (the new protocol's first bytes)."""
+        return self._parser.upgrade_data
+
+    @property
+    def between_requests(self) -> bool:
+        """No request under way: idle, or only part of the next request's head received."""
+        return self._body_complete and not self._parser.has_events
+
+    @property
     def body_complete(self) -> bool:
         return self._body_complete
 

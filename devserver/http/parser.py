@@ -49,6 +49,8 @@ class Request(NamedTuple):
     content_length: int | None
     #: Chunked, or a non-zero Content-Length.
     has_body: bool
+    #: An ``Upgrade`` request (llhttp's verdict): the last request this connection carries over HTTP/1.1.
+    upgrade: bool = False
 
     @property
     def request_line(self) -> str:
@@ -86,21 +88,25 @@ class RequestParser:
         self._ended_in_feed = False
         self._callback_error: HTTPError | None = None
         self.upgraded = False
+        #: The bytes that followed an upgrade request's head: the new protocol's, not HTTP's.
+        self.upgrade_data = b""
 
     # -- public -------------------------------------------------------------------
 
     def feed(self, data: bytes) -> None:
         """Parse ``data``; events become available from :meth:`next_event`."""
         if self.upgraded:
-            return  # llhttp stops after an upgrade request; the connection closes after it
+            self.upgrade_data += data  # llhttp stops after an upgrade request
+            return
         self._ended_in_feed = False
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserCallbackError:
             error, self._callback_error = self._callback_error, None
             raise error or BadRequest("Malformed request") from None
-        except httptools.HttpParserUpgrade:
+        except httptools.HttpParserUpgrade as upgrade:
             self.upgraded = True
+            self.upgrade_data = data[upgrade.args[0] :] if upgrade.args else b""
         except httptools.HttpParserInvalidMethodError:
             # after a message that ended in this feed, ``data`` does not start with the bad one
             raise self._method_error(b"" if self._ended_in_feed else data) from None
@@ -222,6 +228,7 @@ class RequestParser:
             chunked,
             content_length,
             chunked or bool(content_length),
+            upgrade,
         )
 
     @staticmethod

@@ -4,6 +4,7 @@ Content-Length, chunked coding, or connection close.
 
 from __future__ import annotations
 
+import functools
 from enum import Enum
 from http import HTTPStatus
 from typing import Final
@@ -63,9 +64,53 @@ class ResponseFramer:
         a ``Content-Length`` among them is the caller's to pass as ``content_length`` too, with
         ``length_in_headers`` (validation already found it; no need to scan for it again).
         """
-        code = int(status[:3])
         lines = [f"{name}: {value}\r\n" for name, value in headers]
         lines.insert(0, f"HTTP/{'1.1' if self._http11 else '1.0'} {status}\r\n")
+        self._frame(
+            lines,
+            int(status[:3]),
+            content_length,
+            add_date=add_date,
+            add_server=add_server,
+            length_in_headers=length_in_headers,
+        )
+        return "".join(lines).encode("latin-1")
+
+    def raw_head(
+        self,
+        code: int,
+        header_lines: bytes,
+        content_length: int | None,
+        *,
+        add_date: bool = True,
+        add_server: bool = True,
+        length_in_headers: bool = False,
+    ) -> bytes:
+        """:meth:`head` for a gateway that holds bytes (ASGI): ``header_lines`` are validated header
+        lines, each ending in CRLF; the status line and the framing headers are added here.
+        """
+        lines: list[str] = []
+        self._frame(
+            lines,
+            code,
+            content_length,
+            add_date=add_date,
+            add_server=add_server,
+            length_in_headers=length_in_headers,
+        )
+        return status_line(code, self._http11) + header_lines + "".join(lines).encode("latin-1")
+
+    def _frame(
+        self,
+        lines: list[str],
+        code: int,
+        content_length: int | None,
+        *,
+        add_date: bool,
+        add_server: bool,
+        length_in_headers: bool,
+    ) -> None:
+        """Decide the framing; append the headers it needs, then ``Date``, ``Server`` and the blank line."""
         if code < 200 or code in _NO_BODY_STATUSES:
             self.framing = _NO_BODY
             self.sends_body = False
@@ -90,7 +135,6 @@ class ResponseFramer:
         if add_server:
             lines.append(f"Server: {SERVER_HEADER}\r\n")
         lines.append("\r\n")
-        return "".join(lines).encode("latin-1")
 
     def body(self, data: bytes) -> bytes:
         """Frame one piece of the body for the wire (``b""`` when nothing is to be sent)."""
@@ -102,6 +146,16 @@ class ResponseFramer:
 
     def end(self) -> bytes:
         return LAST_CHUNK if self._chunked else b""
+
+
+@functools.lru_cache(maxsize=1024)
+def status_line(code: int, http11: bool = True) -> bytes:
+    """The status line, CRLF included, for a status code (an unknown code gets an empty reason phrase)."""
+    try:
+        reason = HTTPStatus(code).phrase
+    except ValueError:
+        reason = ""
+    return f"HTTP/{'1.1' if http11 else '1.0'} {code} {reason}\r\n".encode("latin-1")
 
 
 def error_response(status: HTTPStatus, detail: str) -> bytes:

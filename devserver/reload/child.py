@@ -2,7 +2,7 @@
 
 The command creates a :class:`ReloaderChild` when it runs with ``RUN_MAIN=true``. The
 listening socket itself comes from :func:`devserver.listener.inherited_listener`; this
-module only starts the watcher once the backend serves, and turns its verdict into a
+module starts the watcher beside the serving backend, and turns its verdict into a
 graceful stop (``backend.shutdown()``) followed by the restart exit code. With a backend that
 takes part in hand-overs (:mod:`devserver.backends.adoption`), idle connections travel on the
 control socket: given up on a restart, adopted from the supervisor once serving.
@@ -128,9 +128,10 @@ class ReloaderChild:
         self._send(config_message(config, spares=PATCHES_THE_STDLIB.isdisjoint(sys.modules)))
 
     def serving(self, backend: Stoppable, config: ServerConfig, *, warn: Callable[[str], None]) -> WatchdogReloader:
-        """Watch files (started here, so nothing is missed once the server says it is ready)
+        """Tell the supervisor this child serves (it may warm up a spare now), then watch files
         and act on changes on a daemon thread: a change that needs a restart stops ``backend``
-        gracefully. Then tell the supervisor this child serves (it may warm up a spare now)."""
+        gracefully. Being ready does not wait for the watch list (20,000 modules take a while
+        to list): the watcher catches up on every change made since this process was spawned."""
         rules = PathRules.for_this_interpreter(include=config.reload_include, exclude=config.reload_exclude)
         reloader = WatchdogReloader(
             on_restart=lambda restart: self.request_restart(restart, backend),
@@ -142,10 +143,9 @@ class ReloaderChild:
             warn=warn,
         )
         self.reloader = reloader
-        with signals_blocked():  # its threads (ours, watchdog's) leave Ctrl-C to the main thread
-            reloader.start_observing()
-            threading.Thread(target=reloader.run_loop, name="devserver-watcher", daemon=True).start()
         self._send(encode_message(READY, adopts=self.take_part_in_handovers(backend)))
+        with signals_blocked():  # its threads (ours, watchdog's) leave Ctrl-C to the main thread
+            threading.Thread(target=reloader.observe_and_run, name="devserver-watcher", daemon=True).start()
         return reloader
 
     def take_part_in_handovers(self, backend: object) -> bool:
@@ -160,7 +160,9 @@ class ReloaderChild:
     def request_restart(self, restart: Restart, backend: Stoppable) -> None:
         """Tell the supervisor why (it starts the next child at once, while this one drains),
         then stop serving: the command exits with the restart code."""
-        note = ReloadNote(describe_change(restart.path, restart.changed), time.time() - restart.waited)
+        note = ReloadNote(
+            describe_change(restart.path, restart.changed), time.time() - restart.waited, tuple(map(str, restart.paths))
+        )
         self.restart = note
         self._send(restart_message(note))
         backend.shutdown(restart=True)

@@ -8,11 +8,10 @@ plus ``RELOAD_DIRS``, and counts only source files: a restart needs new code.
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..backends.adoption import HandedConnection
@@ -22,7 +21,7 @@ from .changes import Debouncer, forget_bytecode
 from .errorpage import ErrorPageServer, crash_details, render_page
 from .handoff import ReloadNote, describe_change
 from .observer import ChangeHandler, ObserverFactory, RunningObserver
-from .paths import PathRules, WatchPlan, plan_watches, project_directories
+from .paths import PathRules, WatchPlan, files_changed_since, plan_watches, project_directories
 
 
 def crash_watch_plan(config: ServerConfig, module_files: Iterable[Path]) -> WatchPlan:
@@ -30,31 +29,6 @@ def crash_watch_plan(config: ServerConfig, module_files: Iterable[Path]) -> Watc
     files = rules.project_files(module_files)
     directories = [*project_directories(files, rules), *(Path(d).absolute() for d in config.reload_dirs)]
     return plan_watches(directories, files, rules)
-
-
-def changed_since(plan: WatchPlan, since: float, accept: Callable[[Path], bool]) -> list[Path]:
-    """Accepted files under the plan's watches modified after ``since`` (not in the future)."""
-    now = time.time()
-    found = []
-    for path in _files(plan):
-        if accept(path):
-            try:
-                modified = path.stat().st_mtime
-            except OSError:
-                continue
-            if since < modified <= now:
-                found.append(path)
-    return found
-
-
-def _files(plan: WatchPlan) -> Iterator[Path]:
-    for watch in plan.watches:
-        for root, dirs, files in os.walk(watch.directory):
-            if watch.recursive:
-                dirs[:] = [name for name in dirs if not plan.rules.is_unwalked(Path(root, name))]
-            else:
-                dirs.clear()
-            yield from (Path(root, name) for name in files)
 
 
 def _tls_context(config: ServerConfig) -> ssl.SSLContext | None:
@@ -99,7 +73,7 @@ class CrashWatch:
         observer's warning, if it had to poll."""
         self.pages.start()
         self._running = self._observers.start(self.plan, ChangeHandler(self._receive, accept=self.is_fix))
-        for path in changed_since(self.plan, since, accept=self.is_fix):
+        for path in files_changed_since(self.plan, since, accept=self.is_fix):
             self._receive(path)
         return self._running.warning
 
@@ -117,7 +91,8 @@ class CrashWatch:
             return None
         first = next(iter(batch.paths))
         forget_bytecode(batch.paths)
-        return ReloadNote(describe_change(first, len(batch)), time.time() - (now - batch.first_seen))
+        started = time.time() - (now - batch.first_seen)
+        return ReloadNote(describe_change(first, len(batch)), started, tuple(map(str, batch.paths)))
 
     def stop(self) -> list[HandedConnection]:
         """Stop answering (connections wait in the backlog for the next child) and watching;

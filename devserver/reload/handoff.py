@@ -4,9 +4,10 @@ Down (parent → child), in the environment: ``RUN_MAIN``, the listening socket'
 when the child was spawned, and why (the change that caused this restart, and when it was
 seen). Up (child → parent), on a socket pair: its effective configuration once it has read
 the settings (a supervisor that never imports the project learns ``DEVSERVER`` this way),
-one line saying which change made it exit with the restart code, and one when it serves. A
-warm spare (see :mod:`.spare`) reads its orders on the same socket. And it tells the child
-its parent is gone: it reads EOF.
+one line saying which change made it exit with the restart code (and the files that
+changed), and one when it serves. A warm spare (see :mod:`.spare` and :mod:`.preload`) reads
+its orders on the same socket, and a ``setup`` spare says there when it is set up, or why it
+will not be the child. And it tells the child its parent is gone: it reads EOF.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class ReloadNote:
 
     reason: str
     started: float
+    #: Every file of the batch that caused it (a warm spare that loaded one is not used).
+    paths: tuple[str, ...] = ()
 
     def to_environ(self) -> dict[str, str]:
         return {RELOAD_REASON_ENV: self.reason, RELOAD_STARTED_ENV: repr(self.started)}
@@ -62,6 +65,9 @@ CONFIG: Final = "config"
 #: Modules that must patch the standard library before anything imports it; a warm spare
 #: imports Django first and would break them, so a process that has them turns spares off.
 PATCHES_THE_STDLIB: Final = frozenset({"gevent", "eventlet"})
+#: What a ``setup`` spare says: it is set up and waits; it will not be the child (and why).
+WARM: Final = "warm"
+DECLINED: Final = "declined"
 
 
 def encode_message(event: str, **fields: Any) -> bytes:
@@ -86,12 +92,13 @@ def decode_message(line: bytes) -> dict[str, Any] | None:
 
 
 def restart_message(note: ReloadNote) -> bytes:
-    return encode_message(RESTART, reason=note.reason, started=note.started)
+    return encode_message(RESTART, reason=note.reason, started=note.started, paths=list(note.paths))
 
 
 def note_from_message(message: dict[str, Any]) -> ReloadNote | None:
     try:
-        return ReloadNote(str(message["reason"]), float(message["started"]))
+        paths = tuple(str(path) for path in message.get("paths", ()))
+        return ReloadNote(str(message["reason"]), float(message["started"]), paths)
     except (KeyError, TypeError, ValueError):
         return None
 

@@ -31,9 +31,11 @@ from ..signals import signals_blocked
 from .handoff import (
     CONFIG,
     CONTROL_FD_ENV,
+    DECLINED,
     READY,
     RESTART,
     SPAWNED_AT_ENV,
+    WARM,
     ReloadNote,
     config_from_message,
     note_from_message,
@@ -62,6 +64,25 @@ class RestartRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class SpareWarm:
+    """A ``setup`` spare is set up and waits (``files``: how many files it loaded)."""
+
+    child: ChildProcess
+    files: int
+    seconds: float
+    #: The exception that stopped its ``django.setup()`` (kept to be raised if it is used).
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SpareDeclined:
+    """A ``setup`` spare given its orders will not be the child (it exits): ``reason``."""
+
+    child: ChildProcess
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChildExited:
     child: ChildProcess
     returncode: int
@@ -85,7 +106,10 @@ class ConnectionHanded:
     connection: HandedConnection
 
 
-ProcessEvent = ChildReady | RestartRequested | ChildExited | ConfigReported | ConnectionHanded
+#: Everything a process's threads report.
+ProcessEvent = (
+    ChildReady | RestartRequested | ChildExited | ConfigReported | ConnectionHanded | SpareWarm | SpareDeclined
+)
 
 
 class EventSink(Protocol):
@@ -102,12 +126,13 @@ def interpreter_prefix() -> list[str]:
     return prefix
 
 
-def spare_arguments() -> list[str]:
-    """The command that starts a warm spare (``devserver`` importable wherever it lives)."""
+def spare_arguments(stage: str = "import", program: Sequence[str] = ()) -> list[str]:
+    """The command that starts a warm spare of ``stage`` (see :mod:`.spare`) for ``program``
+    (``devserver`` importable wherever it lives)."""
     home = str(Path(devserver.__file__).resolve().parent.parent)
     bootstrap = (
         f"import sys; sys.path.insert(0, {home!r}); import devserver.reload.spare as spare; "
-        f"sys.path.remove({home!r}); spare.main()"
+        f"sys.path.remove({home!r}); spare.main({stage!r}, {list(program)!r})"
     )
     return [*interpreter_prefix(), "-c", bootstrap]
 
@@ -179,11 +204,14 @@ class ChildProcess:
     def returncode(self) -> int | None:
         return self.process.returncode
 
-    def activate(self, argv: Sequence[str], program: Sequence[str], env: Mapping[str, str]) -> None:
-        """Turn a spare into the child: it runs ``program`` with ``env`` (or execs ``argv``)."""
+    def activate(
+        self, argv: Sequence[str], program: Sequence[str], env: Mapping[str, str], changed: Sequence[str] = ()
+    ) -> None:
+        """Turn a spare into the child: it runs ``program`` with ``env`` (or execs ``argv``).
+        ``changed``: the files whose change caused this start (a spare that loaded one declines)."""
         self.spawned_at = time.time()
         env = {**env, CONTROL_FD_ENV: str(self.control_fd), SPAWNED_AT_ENV: repr(self.spawned_at)}
-        orders = {"argv": list(argv), "program": list(program), "env": env}
+        orders = {"argv": list(argv), "program": list(program), "env": env, "changed": list(changed)}
         self.control.sendall(json.dumps(orders).encode() + b"\n")
 
     def send_connection(self, connection: HandedConnection) -> bool:
@@ -242,6 +270,11 @@ class ChildProcess:
                             events.put(RestartRequested(self, note_from_message(message)))
                         elif message["event"] == CONFIG and (config := config_from_message(message)) is not None:
                             events.put(ConfigReported(self, config, spares_from_message(message)))
+                        elif message["event"] == WARM:
+                            files, seconds = int(message.get("files", 0)), float(message.get("seconds", 0))
+                            events.put(SpareWarm(self, files, seconds, str(message.get("error", ""))))
+                        elif message["event"] == DECLINED:
+                            events.put(SpareDeclined(self, str(message.get("reason", ""))))
         finally:
             reader.close()
 

@@ -1,5 +1,10 @@
 """A warm spare: the next child, started early, with Django's own modules already imported.
 
+This is the first of two kinds of spare (the ``import`` stage); the second (the ``setup``
+stage, :mod:`.preload`) goes as far as ``django.setup()`` and is used whenever it can be.
+This one is the fallback when that one loaded something that changed (a ``models.py``,
+the settings): it never imports the project, so only a change to Django itself spoils it.
+
 Starting Python and importing Django takes about two thirds of a restart, and none of it
 depends on the project. So, once a child serves, the supervisor starts a spare that
 imports the framework (never the project: ``DJANGO_SETTINGS_MODULE`` is hidden meanwhile,
@@ -22,7 +27,7 @@ import runpy
 import socket
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final, NoReturn
 
 from .handoff import CONTROL_FD_ENV, leave_ctrl_c_to_the_supervisor
@@ -109,7 +114,16 @@ def become_child(argv: list[str], program: list[str], started: float) -> NoRetur
     sys.exit(0)
 
 
-def main() -> NoReturn:
+#: The two kinds of spare.
+IMPORT_STAGE: Final = "import"
+SETUP_STAGE: Final = "setup"
+
+
+def main(stage: str = IMPORT_STAGE, program: Sequence[str] = ()) -> NoReturn:
+    if stage == SETUP_STAGE:
+        from .preload import main as main_after_setup
+
+        main_after_setup(program)
     started = time.time()
     leave_ctrl_c_to_the_supervisor()
     control = socket.socket(fileno=int(os.environ[CONTROL_FD_ENV]))

@@ -23,12 +23,15 @@ A restarting child hands its idle keep-alive connections over; the supervisor ho
 until the next child serves (:mod:`.held`).
 
 Signals, messages, exits and file changes all arrive as events on one queue (which a
-signal wakes, whichever thread receives it), consumed by one loop. Once a child serves, a
-warm spare (:mod:`.spare`) gets Django imported ahead of the next restart.
+signal wakes, whichever thread receives it), consumed by one loop. Once a child serves, two
+warm spares get ready for the next restart: one paused at the end of ``django.setup()``
+(:mod:`.preload`), used unless it loaded something that changed, and one with only Django
+imported (:mod:`.spare`) for when it did.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -55,10 +58,13 @@ from .process import (
     ConfigReported,
     ConnectionHanded,
     RestartRequested,
+    SpareDeclined,
+    SpareWarm,
     exit_description,
     interpreter_prefix,
     spare_arguments,
 )
+from .spare import IMPORT_STAGE, SETUP_STAGE
 
 if TYPE_CHECKING:  # imported when first needed: python -m devserver starts its first child sooner
     from .crash import CrashWatch
@@ -76,7 +82,17 @@ class StopRequested:
     signum: int
 
 
-Event = StopRequested | ChildReady | RestartRequested | ChildExited | ConfigReported | ConnectionHanded | Path
+Event = (
+    StopRequested
+    | ChildReady
+    | RestartRequested
+    | ChildExited
+    | ConfigReported
+    | ConnectionHanded
+    | SpareWarm
+    | SpareDeclined
+    | Path
+)
 
 
 class Supervisor:
@@ -92,6 +108,7 @@ class Supervisor:
         spares: bool = True,
         module_files: Callable[[], Iterable[Path]] | None = None,
         url: str | None = None,
+        verbosity: int = 1,
     ) -> None:
         """``module_files``: whose directories the crash watch covers (by default this
         process's modules). ``url``: where the server listens, for the crash message (a
@@ -104,6 +121,7 @@ class Supervisor:
         self.config = config
         self.command = [str(arg) for arg in command]
         self._write = write
+        self._verbosity = verbosity
         self._module_files = module_files
         self._url = url
         self._events: EventQueue[Event] = EventQueue()
@@ -113,6 +131,8 @@ class Supervisor:
             self._program = self.command[len(prefix) :]
         self.children: set[ChildProcess] = set()
         self.active: ChildProcess | None = None
+        #: The spare paused at the end of ``django.setup()``, and the one with Django imported.
+        self.warm: ChildProcess | None = None
         self.spare: ChildProcess | None = None
         self.crash: CrashWatch | None = None
         #: Connections given up by a restarting child, waiting for the next one to serve.
@@ -192,6 +212,10 @@ class Supervisor:
                 self.config = event.config
                 if not event.spares:
                     self._program = None
+        elif isinstance(event, SpareWarm):
+            self._warmed(event)
+        elif isinstance(event, SpareDeclined):
+            self._declined(event.child, event.reason)
         elif isinstance(event, Path) and self.crash is not None:
             self.crash.add(event, time.monotonic())
         if self._kill_at is not None and time.monotonic() >= self._kill_at:
@@ -215,22 +239,59 @@ class Supervisor:
 
     def _start(self, note: ReloadNote | None, *, fresh: bool = False) -> None:
         env = self.child_environ(note)
-        spare, self.spare = self.spare, None
-        child = None
-        if spare is not None and not fresh and self._program is not None and spare.returncode is None:
-            try:
-                spare.activate(self.command, self._program, env)
-                child = spare
-            except OSError:  # it died meanwhile; its exit is reaped like any other
-                pass
-        elif spare is not None:
-            self.spare = spare
+        child = None if fresh else self._take_spare(env, note)
         if child is None:
             child = ChildProcess(self.command, env, self.listener, self._events)
         self.children.add(child)
         self.active = child
         self._first = self._first or child
-        self._retrying = note if child is spare else None
+        self._retrying = note if child.spawned_as_spare else None
+
+    def _take_spare(self, env: dict[str, str], note: ReloadNote | None) -> ChildProcess | None:
+        """The spare set up as far as ``django.setup()`` if there is one (it declines if it
+        loaded something that changed, and :meth:`_declined` starts again), else the one with
+        Django imported; given its orders."""
+        if self._program is None:
+            return None
+        changed = note.paths if note is not None else ()
+        for stage in (SETUP_STAGE, IMPORT_STAGE):
+            spare = self._pop_spare(stage)
+            if spare is None:
+                continue
+            try:
+                spare.activate(self.command, self._program, env, changed)
+            except OSError:  # it died meanwhile; its exit is reaped like any other
+                continue
+            return spare
+        return None
+
+    def _pop_spare(self, stage: str) -> ChildProcess | None:
+        """Take the spare of ``stage`` out of its slot; None if there is none alive."""
+        if stage == SETUP_STAGE:
+            spare, self.warm = self.warm, None
+        else:
+            spare, self.spare = self.spare, None
+        return spare if spare is not None and spare.returncode is None else None
+
+    def _warmed(self, event: SpareWarm) -> None:
+        if event.child is self.warm:
+            self._warm_spare(second=True)
+        stopped = f"; stopped by {event.error}, used only if a fresh start stops there too" if event.error else ""
+        self._tell(
+            f"devserver: a warm spare set Django up in {event.seconds:.2f} s ({event.files} files loaded{stopped})."
+        )
+
+    def _declined(self, child: ChildProcess, reason: str) -> None:
+        """A setup spare loaded something that changed: start the child another way."""
+        self._tell(f"devserver: the warm spare is not used: {reason}.")
+        if child is self.active and not self.stopping:
+            self.active = None  # it exits by itself
+            self._start(self._retrying)
+
+    def _tell(self, message: str) -> None:
+        """What only ``-v 2`` shows: which spare served, and why not."""
+        if self._verbosity >= 2:
+            self._write(message)
 
     def _ready(self, child: ChildProcess) -> None:
         if child is not self.active:
@@ -240,17 +301,28 @@ class Supervisor:
             self._spare_suspected = False
             self._program = None
             self._write("devserver: a warm spare failed to start where a fresh process works; spares are off.")
-            if self.spare is not None:
-                self.spare.signal(signal.SIGTERM)
+            for spare in (self.warm, self.spare):
+                if spare is not None:
+                    spare.signal(signal.SIGTERM)
         self._warm_spare()
 
-    def _warm_spare(self) -> None:
-        """Start a spare for the next restart (after a child serves, or while one is down)."""
-        if self._program is not None and self.spare is None and not self.stopping:
-            self.spare = ChildProcess(
-                spare_arguments(), self.child_environ(None), self.listener, self._events, spare=True
-            )
-            self.children.add(self.spare)
+    def _warm_spare(self, *, second: bool = False) -> None:
+        """Start the spares for the next restart (after a child serves, or while one is down):
+        the set-up one first, the import one once that one is set up (``second``) or gone, so
+        that one spare at a time competes with the new child for the CPU."""
+        if self._program is None or self.stopping:
+            return
+        if self.warm is None and not second:
+            self.warm = self._spawn_spare(SETUP_STAGE)
+        elif self.spare is None and (second or self.warm is None):
+            self.spare = self._spawn_spare(IMPORT_STAGE)
+
+    def _spawn_spare(self, stage: str) -> ChildProcess:
+        assert self._program is not None
+        arguments = spare_arguments(stage, self._program)
+        spare = ChildProcess(arguments, self.child_environ(None), self.listener, self._events, spare=True)
+        self.children.add(spare)
+        return spare
 
     def _exited(self, child: ChildProcess, returncode: int) -> None:
         child.close()
@@ -259,6 +331,10 @@ class Supervisor:
             self.spare = None
             if returncode not in (EXIT_OK, -signal.SIGTERM):
                 self._program = None
+            return
+        if child is self.warm:  # ended before its orders (a stop, or the project broke meanwhile)
+            self.warm = None
+            self._warm_spare(second=True)
             return
         if child is not self.active:
             return  # a retired child done draining, or a spare that died before its orders
@@ -270,6 +346,8 @@ class Supervisor:
         elif returncode == EXIT_USAGE and child is self._first:
             self.status = EXIT_USAGE  # a bad option or setting at launch: it said which; stop as devrun would
             self._stop()
+        elif returncode == EXIT_OK and child.spawned_as_spare and not child.ready:
+            self._start(self._retrying)  # a spare that declined (its message may come late): another way
         elif returncode == EXIT_OK:  # stopped by someone else: so do we
             self._stop()
         elif child.spawned_as_spare and not child.ready:
@@ -300,6 +378,10 @@ class Supervisor:
             self.forced = True
             forced_deadline = time.monotonic() + FORCED_KILL_GRACE
             self._kill_at = forced_deadline if self._kill_at is None else min(self._kill_at, forced_deadline)
+        for spare in (self.warm, self.spare):
+            if spare is not None:  # end of orders: it leaves even if a library caught SIGTERM
+                with contextlib.suppress(OSError):
+                    spare.control.shutdown(socket.SHUT_WR)
         for child in self.children:
             child.signal(signal.SIGTERM)
 

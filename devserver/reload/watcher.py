@@ -24,8 +24,9 @@ from django.urls import get_resolver
 from django.utils import autoreload
 
 from .changes import Batch, ChangeInbox, Debouncer, forget_bytecode
+from .modules import imported_files
 from .observer import ChangeHandler, ObserverFactory, RunningObserver
-from .paths import PathRules, WatchPlan, plan_watches, project_directories, relative_glob_regex
+from .paths import PathRules, WatchPlan, files_changed_since, plan_watches, project_directories, relative_glob_regex
 
 logger = logging.getLogger("django.utils.autoreload")
 
@@ -39,10 +40,12 @@ class Restart:
     changed: int
     #: Seconds from the batch's first change to the decision (the debounce wait).
     waited: float
+    #: Every file of the batch (a warm spare that loaded one of them is not used).
+    paths: tuple[Path, ...] = ()
 
 
 def sys_modules_files() -> Iterable[Path]:
-    return autoreload.iter_all_python_module_files()
+    return imported_files()
 
 
 class WatchdogReloader(autoreload.BaseReloader):
@@ -113,9 +116,15 @@ class WatchdogReloader(autoreload.BaseReloader):
 
     # -- what to watch -----------------------------------------------------------------------
 
+    def observe_and_run(self) -> None:
+        """The watcher thread: :meth:`start_observing`, then :meth:`run_loop` until stopped."""
+        self.start_observing()
+        self.run_loop()
+
     def start_observing(self) -> None:
-        """Ask the receivers what to watch, then watch it, before the server says it is
-        ready: a change made after that is never missed. Then :meth:`run_loop` acts."""
+        """Ask the receivers what to watch, then watch it, and queue whatever changed since
+        this process was spawned: a change made while the server already answered (this takes
+        a while with many modules) is not missed. Then :meth:`run_loop` acts."""
         with contextlib.suppress(Exception):  # a broken URLconf is for the error page to show
             _ = get_resolver().urlconf_module  # its modules may connect receivers (django-browser-reload)
         autoreload.autoreload_started.send(sender=self)
@@ -135,25 +144,20 @@ class WatchdogReloader(autoreload.BaseReloader):
         if running.warning:
             self._warn(running.warning)
         logger.info("Watching for file changes with %s (%s)", type(self).__name__, running.method)
-        self._catch_up([*files, *self.extra_files])
+        self._catch_up(self.plan)
 
     @property
     def rules_now(self) -> PathRules:
         """The rules, rooted at the watched directories once they are known."""
         return self.plan.rules if self.plan is not None else self.rules
 
-    def _catch_up(self, files: Iterable[Path]) -> None:
-        """Queue the files changed between this process's spawn and the observer's start."""
+    def _catch_up(self, plan: WatchPlan) -> None:
+        """Queue what changed under the watches between this process's spawn and the
+        observer's start: edited modules, new files, templates (:meth:`tick` judges them)."""
         if self._since is None:
             return
-        now = time.time()
-        for path in files:
-            try:
-                modified = path.stat().st_mtime
-            except OSError:
-                continue
-            if self._since < modified <= now:  # a future mtime (clock skew) must not loop restarts
-                self.inbox.put(path)
+        for path in files_changed_since(plan, self._since, accept=lambda path: not self.rules_now.is_ignored(path)):
+            self.inbox.put(path)
 
     def is_relevant(self, path: Path) -> bool:
         """Source files, receivers' ``extra_files`` and files matching their ``watch_dir()`` globs."""
@@ -178,7 +182,9 @@ class WatchdogReloader(autoreload.BaseReloader):
                 break
         if self._restart_path is None:
             return
-        restart = Restart(self._restart_path, changed=len(batch), waited=self._clock() - batch.first_seen)
+        restart = Restart(
+            self._restart_path, changed=len(batch), waited=self._clock() - batch.first_seen, paths=tuple(batch.paths)
+        )
         forget_bytecode(batch.paths)
         self._on_restart(restart)  # first: the next child starts while this one stops watching
         self.stop()

@@ -9,6 +9,7 @@ app_name = "shop"
 urlpatterns = [
     path("", views.index, name="index"),
     path("hello/", views.hello, name="hello"),
+    path("hello-async/", views.hello_async, name="hello-async"),
     path("json/", views.json_view, name="json"),
     path("stream/", views.stream, name="stream"),
     path("upload/", views.upload, name="upload"),
@@ -21,4 +22,5 @@ urlpatterns = [
     path("orders/", views.orders, name="orders"),
     path("queries/", views.queries, name="queries"),
     path("queries/stream/", views.queries_stream, name="queries-stream"),
+    path("chat/", views.chat, name="chat"),
 ]

@@ -4,14 +4,16 @@ Plain, JSON, streamed, slow, failing, file, upload and endless responses, plus
 an echo view that reports what the server put in the WSGI environ.
 """
 
+import asyncio
 import hashlib
 import math
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+from django.core.handlers.asgi import ASGIRequest
 from django.http import (
     FileResponse,
     HttpRequest,
@@ -56,6 +58,11 @@ def hello(request: HttpRequest) -> HttpResponse:
     return HttpResponse("Hello, world!", content_type="text/plain")
 
 
+async def hello_async(request: HttpRequest) -> HttpResponse:
+    """The same, from an async view (served without a thread hop for the view under ASGI)."""
+    return HttpResponse("Hello, world!", content_type="text/plain")
+
+
 def json_view(request: HttpRequest) -> JsonResponse:
     """A small JSON payload."""
     return JsonResponse({"message": "hello", "items": [1, 2, 3]})
@@ -63,7 +70,11 @@ def json_view(request: HttpRequest) -> JsonResponse:
 
 def stream(request: HttpRequest) -> StreamingHttpResponse:
     """Yield ``?chunks=N`` lines with ``?delay=S`` between them, to prove chunks
-    reach the client one by one instead of being buffered."""
+    reach the client one by one instead of being buffered.
+
+    Under ASGI the iterator is asynchronous: Django's ASGI handler reads a synchronous one to
+    its end before it sends anything, so only an async iterator streams there.
+    """
     chunks = _int_param(request, "chunks", 5)
     delay = _float_param(request, "delay", 0.0)
 
@@ -73,7 +84,14 @@ def stream(request: HttpRequest) -> StreamingHttpResponse:
                 time.sleep(delay)
             yield f"chunk {i}\n".encode()
 
-    return StreamingHttpResponse(generate(), content_type="text/plain")
+    async def agenerate() -> AsyncIterator[bytes]:
+        for i in range(chunks):
+            if i and delay:
+                await asyncio.sleep(delay)
+            yield f"chunk {i}\n".encode()
+
+    content = agenerate() if isinstance(request, ASGIRequest) else generate()
+    return StreamingHttpResponse(content, content_type="text/plain")
 
 
 def upload(request: HttpRequest) -> HttpResponse:
@@ -111,7 +129,8 @@ def download(request: HttpRequest) -> FileResponse:
 
 
 def events(request: HttpRequest) -> StreamingHttpResponse:
-    """Endless server-sent events, to test that shutdown cuts never-ending streams."""
+    """Endless server-sent events, to test that shutdown cuts never-ending streams (and, under
+    ASGI, that a client's disconnect stops them: the generator says so on stdout)."""
     interval = _float_param(request, "interval", 0.5)
 
     def generate() -> Iterator[bytes]:
@@ -121,10 +140,26 @@ def events(request: HttpRequest) -> StreamingHttpResponse:
             n += 1
             time.sleep(interval)
 
-    response = StreamingHttpResponse(generate(), content_type="text/event-stream")
+    async def agenerate() -> AsyncIterator[bytes]:
+        n = 0
+        try:
+            while True:
+                yield f"data: tick {n}\n\n".encode()
+                n += 1
+                await asyncio.sleep(interval)
+        finally:
+            print(f"events view: stream ended after {n} ticks", flush=True)
+
+    content = agenerate() if isinstance(request, ASGIRequest) else generate()
+    response = StreamingHttpResponse(content, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+def chat(request: HttpRequest) -> HttpResponse:
+    """A page that opens the echo and broadcast websockets (with ``TESTPROJECT_ASGI=1``)."""
+    return render(request, "shop/chat.html")
 
 
 @csrf_exempt

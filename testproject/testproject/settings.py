@@ -16,6 +16,10 @@ configured without editing files:
   (``testproject.wsgi_cases.application`` serves the gateway tests' edge cases).
 - ``TESTPROJECT_FIRST_APPS``: comma-separated apps listed first in ``INSTALLED_APPS``
   (``devserver.runserver`` makes ``runserver`` run devrun).
+- ``TESTPROJECT_ASGI``: ``"1"`` makes it an async project: ``ASGI_APPLICATION`` is set (so
+  ``devrun`` serves ASGI), and Channels serves websockets on its in-memory channel layer.
+- ``TESTPROJECT_ASGI_APPLICATION``: with ``TESTPROJECT_ASGI=1``, the ASGI application to serve
+  instead (``testproject.asgi_cases.application`` serves the ASGI gateway tests' edge cases).
 """
 
 import json
@@ -78,6 +82,11 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = os.environ.get("TESTPROJECT_WSGI_APPLICATION", "testproject.wsgi.application")
+
+if os.environ.get("TESTPROJECT_ASGI") == "1":
+    ASGI_APPLICATION = os.environ.get("TESTPROJECT_ASGI_APPLICATION", "testproject.asgi.application")
+    INSTALLED_APPS.append("channels")
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 DATABASES = {
     "default": {

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ..server import REPO, DevrunProcess
+from ..server import REPO, STARTING, DevrunProcess
 from .test_reload import DEADLINE, Reloading, copy_project
 
 #: The supervisor's line when a child fails: it names the URL (no banner was printed).
@@ -108,7 +108,7 @@ def assert_broken_then_fixed(launch: BrokenLaunch, file: str, error: str) -> Non
     launch.fix()
     project.wait_for("/hello/", lambda status, body: (status, body) == (200, b"Hello, world!"))
     assert project.wait_for_reload(mark)["reason"] == f"{FILES[file]} changed"
-    banner = server.wait_for_line(lambda line: "Starting development server at" in line, DEADLINE, start=mark)
+    banner = server.wait_for_line(lambda line: STARTING in line, DEADLINE, start=mark)
     assert banner.endswith(f"http://127.0.0.1:{launch.port}/")  # the port it bound at launch, kept
     ready = server.wait_for_line(lambda line: line.startswith("devserver: ready"), DEADLINE, start=mark)
     assert f" pid={server.pid} " in ready  # the process we started supervises (and is what to signal)

@@ -162,7 +162,7 @@ def test_address_not_on_this_machine_is_a_usage_error(project_env: dict[str, str
 def test_nothreading_selects_the_single_backend(start_server: ServerFactory) -> None:
     server = start_server("--nothreading")
     try:
-        assert f"Serving with devserver {devserver.__version__}, single backend" in server.output()
+        assert f"Serving WSGI with devserver {devserver.__version__}, single backend" in server.output()
         assert fetch("127.0.0.1", server.port, "/hello/") == (200, HELLO)
     finally:
         server.stop()
@@ -196,10 +196,16 @@ def test_bad_devserver_setting_is_a_one_line_error_naming_the_key(
     assert_one_line_error(run_devrun(["127.0.0.1:0", "--noreload"], env), 2, f"DEVSERVER['{key}']")
 
 
-def test_debug_off_without_allowed_hosts_is_runserver_s_error(project_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("reloader", [[], ["--noreload"]], ids=["reloader", "noreload"])
+def test_debug_off_without_allowed_hosts_is_runserver_s_error_as_a_bad_setting(
+    project_env: dict[str, str], reloader: list[str]
+) -> None:
+    """runserver's message; exit 2 as for every bad setting, and with the reloader too (its
+    supervisor does not wait for a fix that is a setting)."""
     env = {**project_env, "TESTPROJECT_DEBUG": "0", "TESTPROJECT_ALLOWED_HOSTS": ""}
-    result = run_devrun(["127.0.0.1:0", "--noreload"], env)
-    assert_one_line_error(result, 1, "You must set settings.ALLOWED_HOSTS if DEBUG is False.")
+    result = run_devrun(["127.0.0.1:0", *reloader], env)
+    assert_one_line_error(result, 2, "You must set settings.ALLOWED_HOSTS if DEBUG is False.")
+    assert result.stdout == ""
 
 
 # -- start-up output ----------------------------------------------------------------------
@@ -210,7 +216,7 @@ def test_banner_lines_come_in_runserver_s_order(default_server: DevrunProcess) -
     start = lines.index(f"{STARTING} http://127.0.0.1:{default_server.port}/")
     assert re.fullmatch(r"[A-Z][a-z]+ \d{2}, \d{4} - \d{2}:\d{2}:\d{2}", lines[start - 2])
     assert lines[start - 1] == f"Django version {django.get_version()}, using settings 'testproject.settings'"
-    assert lines[start + 1] == f"Serving with devserver {devserver.__version__}, threaded backend"
+    assert lines[start + 1] == f"Serving WSGI with devserver {devserver.__version__}, threaded backend"
     assert lines[start + 2] == "Quit the server with CONTROL-C."
 
 

@@ -108,13 +108,13 @@ def test_devserver_no_handover_keeps_the_supervisor_in_process(start: Start) -> 
 
 def test_runserver_with_the_app_is_devrun(start: Start) -> None:
     project = start([*MANAGE_PY, "runserver"], env={"TESTPROJECT_FIRST_APPS": "devserver.runserver"})
-    assert any(line.startswith("Serving with devserver") for line in project.server.lines)
+    assert any(line.startswith("Serving WSGI with devserver") for line in project.server.lines)
     assert project.get("/hello/") == (200, b"Hello, world!")
 
 
 def test_runserver_noreload_with_the_app_runs_devrun_in_process(start: Start) -> None:
     project = start([*MANAGE_PY, "runserver"], "--noreload", env={"TESTPROJECT_FIRST_APPS": "devserver.runserver"})
-    assert any(line.startswith("Serving with devserver") for line in project.server.lines)
+    assert any(line.startswith("Serving WSGI with devserver") for line in project.server.lines)
     assert children_of(project.server.pid) == set()
 
 
@@ -201,6 +201,21 @@ def test_a_port_in_use_exits_1(project_env: dict[str, str], tmp_path: Path) -> N
         port = taken.getsockname()[1]
         result = run(PYTHON_M_DEVSERVER, f"127.0.0.1:{port}", cwd=root, env=project_env)
     assert_one_line_error(result, 1, "That port is already in use.")
+
+
+def test_a_bad_setting_comes_before_a_port_in_use_as_with_runserver(
+    project_env: dict[str, str], tmp_path: Path
+) -> None:
+    """runserver checks ALLOWED_HOSTS before it binds; the supervisor binds first, so when it
+    cannot, the command runs as it would without a reloader and says what runserver says."""
+    root = copy_project(tmp_path / "project")
+    env = {**project_env, "TESTPROJECT_DEBUG": "0", "TESTPROJECT_ALLOWED_HOSTS": ""}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(PYTHON_M_DEVSERVER, f"127.0.0.1:{port}", cwd=root, env=env)
+    assert_one_line_error(result, 2, "You must set settings.ALLOWED_HOSTS if DEBUG is False.")
 
 
 def test_help_works_anywhere_and_lists_devruns_options(project_env: dict[str, str], tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ import pytest
 
 from devserver.readiness import READY_LINE_PREFIX
 
-from ..server import REPO, STARTING, DevrunProcess, fetch
+from ..server import REPO, STARTING, DevrunProcess, backend_env, fetch
 
 DEADLINE = 30.0
 RELOADED = re.compile(r"^(?P<reason>.+ changed(?: \(and (?P<more>\d+) more\))?), reloaded in (?P<ms>\d+) ms$")
@@ -122,9 +122,10 @@ def start_reloading(project_env: dict[str, str], tmp_path: Path) -> Iterator[Cal
             before(root)
         # Other people edit this checkout's devserver/ while the suite runs: not our reloads.
         exclude = ["--reload-exclude", str(REPO / "devserver")]
+        full_env = {**project_env, **backend_env(args), **(env or {})}
         server = DevrunProcess(
             ["127.0.0.1:0", *exclude, *args],
-            {**project_env, **(env or {})},
+            full_env,
             cwd=root,
             manage=root / "manage.py",
             new_session=new_session,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ..server import REPO, DevrunProcess
+from ..server import ASGI_BACKENDS, REPO, DevrunProcess
 from .rawclient import RawClient, RawResponse, build_request, chunked, get
 
 ServerFactory = Callable[..., DevrunProcess]
@@ -31,6 +31,8 @@ def cases(start_server: ServerFactory, backend_name: str) -> Iterator[DevrunProc
 
     Its keep-alive timeout outlasts every deadline here, so a close the tests see is the gateway's.
     """
+    if backend_name in ASGI_BACKENDS:
+        pytest.skip(f"PEP 3333 cases; the {backend_name} backend serves ASGI (see test_asgi_gateway.py)")
     env = {
         "TESTPROJECT_WSGI_APPLICATION": "testproject.wsgi_cases.application",
         "TESTPROJECT_DEVSERVER": json.dumps({"KEEP_ALIVE_TIMEOUT": 60}),
@@ -259,7 +261,7 @@ def test_environ_holds_the_cgi_and_wsgi_keys(cases: DevrunProcess, backend_name:
     assert environ["HTTP_X_CUSTOM"] == "custom value"
     assert environ["HTTP_HOST"] == "127.0.0.1"
     assert environ["wsgi.version"] == [1, 0]
-    assert environ["wsgi.url_scheme"] == ("https" if cases.tls else "http")  # over HTTPS, test_https_gateway
+    assert environ["wsgi.url_scheme"] == ("https" if cases.tls else "http")  # over HTTPS: https/test_gateway
     assert environ.get("HTTPS") == ("on" if cases.tls else None)
     assert environ["wsgi.multithread"] is MULTITHREAD[backend_name]
     assert environ["wsgi.multiprocess"] is False

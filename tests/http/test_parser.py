@@ -179,6 +179,23 @@ def test_upgrade_request_is_delivered_then_the_parser_stops() -> None:
     assert isinstance(request, Request)
     assert parser.upgraded
     assert not request.keep_alive
+    assert request.upgrade
+
+
+def test_bytes_after_an_upgrade_head_are_kept_for_the_new_protocol() -> None:
+    """A websocket client may send its first frame right behind the handshake, even in the same packet."""
+    parser = RequestParser()
+    parser.feed(b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hel")
+    parser.feed(b"lo")
+    (request,) = drain(parser)
+    assert isinstance(request, Request)
+    assert parser.upgrade_data == b"\x81\x05hello"
+
+
+def test_ordinary_requests_are_not_upgrades() -> None:
+    (request,) = parse(GET)
+    assert isinstance(request, Request)
+    assert not request.upgrade
 
 
 def test_header_values_lose_surrounding_whitespace() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 import devserver
 from devserver.backends.threaded import ThreadedBackend
+from devserver.banner import STARTING
 from devserver.conf import ServerConfig
 from devserver.errors import ConfigurationError
 from devserver.management.commands.devrun import Command
@@ -41,7 +42,7 @@ def test_with_a_certificate_the_banner_and_ready_line_say_https(tmp_path: Path) 
     readiness = cmd.announce_ready(8443)
     text = out.getvalue()
     assert "Created a self-signed certificate" in text
-    assert "Starting development server at https://127.0.0.1:8443/" in text
+    assert f"{STARTING} https://127.0.0.1:8443/" in text
     assert readiness.url == "https://127.0.0.1:8443/"
     assert "devserver: ready url=https://127.0.0.1:8443/ " in text
 

@@ -47,6 +47,7 @@ def about(number: int, spare: bool) -> bytes:
     facts = {
         "number": number,
         "spare": spare,
+        "setup_spare": "devserver.reload.preload" in sys.modules,
         "pid": os.getpid(),
         "run_main": os.environ.get("RUN_MAIN"),
         "reason": os.environ.get("DEVSERVER_RELOAD_REASON"),
@@ -94,7 +95,17 @@ def serve(number: int, spare: bool, behaviour: str = "serve") -> None:
             sys.exit(0)
 
 
+def set_up_django() -> None:
+    """What ``manage.py`` does before any command runs (a ``setup`` spare pauses at its end)."""
+    import django
+    from django.conf import settings
+
+    settings.configure()
+    django.setup()
+
+
 def main() -> None:
+    set_up_django()
     spare = "devserver.reload.spare" in sys.modules
     number, behaviour = next_behaviour()
     if behaviour == "crash" or (behaviour == "crash-in-spare" and spare):

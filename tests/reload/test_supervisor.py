@@ -287,3 +287,14 @@ def test_held_connections_are_closed_when_the_supervisor_stops(start: Start) -> 
         assert running.get_page()[0] == 500  # the next child crashed: the error page holds it now
         assert running.stop() == 0
         assert client.recv(100) == b""  # closed, not left open by a supervisor that is gone
+
+
+def test_the_import_spare_starts_once_the_set_up_spare_is_set_up(start: Start) -> None:
+    running = start("serve", spares=True)
+    running.ask()
+    deadline = time.monotonic() + DEADLINE
+    while running.supervisor.spare is None:  # the supervisor's own state, polled with a deadline
+        assert time.monotonic() < deadline, "no import spare was started"
+        time.sleep(0.01)
+    assert running.supervisor.warm is not None
+    assert running.stop() == 0

@@ -168,7 +168,7 @@ def test_a_source_change_restarts_once_the_quiet_period_passes(harness: Harness)
     harness.emit(modified(views))
     assert harness.restarts == []
     harness.settle()
-    assert harness.restarts == [Restart(views, changed=1, waited=DELAY)]
+    assert harness.restarts == [Restart(views, changed=1, waited=DELAY, paths=(views,))]
     assert harness.reloader.should_stop
     assert not harness.observer.running
 
@@ -228,7 +228,7 @@ def test_ignored_and_unwatched_files_never_restart(harness: Harness, relative: s
     views = harness.root / "shop" / "views.py"  # the watcher still works, and the batch held only this
     harness.emit(modified(views))
     harness.settle()
-    assert harness.restarts == [Restart(views, changed=1, waited=DELAY)]
+    assert harness.restarts == [Restart(views, changed=1, waited=DELAY, paths=(views,))]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import signal
 import sys
 from argparse import ArgumentParser
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
@@ -22,13 +22,22 @@ from django.core.management.commands.runserver import Command as RunserverComman
 from django.db import connections
 from django.utils import autoreload
 
-from ...application import load_application, with_static_files
-from ...backends import DEFAULT_BACKEND, resolve_backend
+from ...backends import resolve_backend
 from ...backends.base import Backend
 from ...backends.inflight import cut_in_flight
 from ...banner import banner_lines, display_host, production_warning, version_text
 from ...conf import ServerConfig, load_config
-from ...errors import EXIT_OK, RESTART_EXIT_CODE, ConfigurationError, DevserverError
+from ...errors import EXIT_OK, EXIT_USAGE, RESTART_EXIT_CODE, ConfigurationError, DevserverError
+from ...interface import (
+    DEFAULT_BACKENDS,
+    WSGI,
+    Application,
+    check_backend,
+    choose_interface,
+    describe_backend,
+    load_application,
+    start,
+)
 from ...listener import bind_listener, bound_port, inherited_listener
 from ...options import (
     add_devrun_arguments,
@@ -38,13 +47,14 @@ from ...options import (
     reload_options,
 )
 from ...readiness import Readiness, ReadyFile, is_reloader_child, signal_pid
+from ...runserver_static import serves_static_by_default
 from ...startup import resume_collection
 from ...system_checks import runserver_check_kwargs
-from ...wsgi.gateway import WSGIApplication
 
 if TYPE_CHECKING:
     from ...reload.child import ReloaderChild
     from ...smoke import SmokeCheck
+    from ...wsgi.gateway import WSGIApplication
 
 
 class Command(RunserverCommand):
@@ -54,6 +64,8 @@ class Command(RunserverCommand):
     #: ``--debugger``: whether to wrap the handler, and the PIN the banner shows once it is.
     use_debugger = False
     debugger_pin: str | None = None
+    #: "wsgi" or "asgi", chosen in ``prepare()``; runserver's hooks called alone serve WSGI.
+    interface: str = WSGI
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -64,10 +76,13 @@ class Command(RunserverCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         add_devrun_arguments(parser)
+        parser.set_defaults(use_static_handler=serves_static_by_default())  # as the project's runserver
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not settings.ALLOWED_HOSTS:
-            raise CommandError("You must set settings.ALLOWED_HOSTS if DEBUG is False.")
+            # A bad setting (2, as every other); runserver says 1, but its reloader's parent checks
+            # this before any child, where devrun's supervisor has handed over to its first child.
+            raise CommandError("You must set settings.ALLOWED_HOSTS if DEBUG is False.", returncode=EXIT_USAGE)
         try:
             self.prepare(**options)
         except DevserverError as error:
@@ -91,13 +106,18 @@ class Command(RunserverCommand):
         self.addr, self.port = address.addr, address.port
         self.use_ipv6, self._raw_ipv6 = address.use_ipv6, address.raw_ipv6
         config = load_config(getattr(settings, "DEVSERVER", None))
+        self.interface = choose_interface(
+            force_asgi=options.get("force_asgi", False), force_wsgi=options.get("force_wsgi", False)
+        )
         self.server_config: ServerConfig = config.with_options(
             backend=backend_option(options),
             shutdown_timeout=options.get("shutdown_timeout"),
             **reload_options(options),
             **plus_options(options, debug=settings.DEBUG),
         )
-        self.backend_class: type[Backend] = resolve_backend(self.server_config.backend or DEFAULT_BACKEND)
+        backend_name = self.server_config.backend or DEFAULT_BACKENDS[self.interface]
+        self.backend_class: type[Backend] = resolve_backend(backend_name)
+        check_backend(self.backend_class, backend_name, self.interface)
         self.prepare_smoke(**options)
         self.prepare_https()
         self.prepare_debugger(**options)
@@ -139,6 +159,11 @@ class Command(RunserverCommand):
             if options.get("debugger_allow_remote"):
                 raise ConfigurationError("--debugger-allow-remote only makes sense with --debugger.")
             return
+        if self.interface != WSGI:
+            raise ConfigurationError(
+                "--debugger wraps a WSGI application (Werkzeug's debugger); this project is served as ASGI: "
+                "add --wsgi to serve it through WSGI_APPLICATION with the debugger."
+            )
         from ...debugger import check_address, require_werkzeug
 
         require_werkzeug()
@@ -150,7 +175,7 @@ class Command(RunserverCommand):
         if options["use_reloader"]:
             if not is_reloader_child():
                 resume_collection()  # the supervisor lives long and does little
-                sys.exit(self.supervise())
+                sys.exit(self.supervise(verbosity=options.get("verbosity", 1)))
             from ...reload.child import ReloaderChild
             from ...reload.handoff import leave_ctrl_c_to_the_supervisor
 
@@ -160,7 +185,7 @@ class Command(RunserverCommand):
             leave_ctrl_c_to_the_supervisor()
         self.inner_run(None, **options)
 
-    def supervise(self) -> int:
+    def supervise(self, verbosity: int = 1) -> int:
         """The reloader's parent: bind once, then run this command as a child until stopped."""
         from ...reload.supervisor import Supervisor
 
@@ -171,20 +196,22 @@ class Command(RunserverCommand):
             return error.exit_status
         with listener:
             url = f"{self.protocol}://{display_host(self.addr, raw_ipv6=self._raw_ipv6)}:{bound_port(listener)}/"
-            return Supervisor(listener, self.server_config, write=self.stderr.write, url=url).run()
+            return Supervisor(listener, self.server_config, write=self.stderr.write, url=url, verbosity=verbosity).run()
 
-    def get_handler(self, *args: Any, **options: Any) -> WSGIApplication:  # type: ignore[override]  # any WSGI app
-        """The WSGI application, wrapped for static files when runserver would serve them (and
+    def get_handler(self, *args: Any, **options: Any) -> Application:  # type: ignore[override]  # WSGI or ASGI
+        """The WSGI or ASGI application, wrapped for static files when runserver would serve them (and
         in Werkzeug's debugger with ``--debugger``)."""
-        handler = with_static_files(
-            load_application(),
+        handler = load_application(
+            self.interface,
             use_static_handler=options.get("use_static_handler", True),
             insecure_serving=options.get("insecure_serving", False),
         )
         if self.use_debugger:
             from ...debugger import debugged
 
-            handler, self.debugger_pin = debugged(handler, allowed_hosts=settings.ALLOWED_HOSTS)
+            handler, self.debugger_pin = debugged(
+                cast("WSGIApplication", handler), allowed_hosts=settings.ALLOWED_HOSTS
+            )
         return handler
 
     def inner_run(self, *args: Any, **options: Any) -> None:
@@ -206,6 +233,11 @@ class Command(RunserverCommand):
         backend = self.backend_class(listener, handler, self.server_config)
         previous = self._install_signal_handlers(backend)  # before the banner: a script may signal at once
         self.on_bind(bound_port(listener))
+        try:
+            start(backend)  # an ASGI application's lifespan startup, before anyone hears "ready"
+        except DevserverError as error:
+            self.stderr.write(f"Error: {error}")
+            sys.exit(error.exit_status)
         self.watch_for_changes(backend)
         readiness = self.announce_ready(bound_port(listener))
         check = self.start_check(backend, readiness, options.get("check"))
@@ -218,10 +250,21 @@ class Command(RunserverCommand):
             self.withdraw_ready()
         if self.reloader_child is not None and self.reloader_child.restarting:
             self.reloader_child.leave()  # no connection handed to us may be lost with this process
-            sys.exit(RESTART_EXIT_CODE)
+            self.leave(backend, RESTART_EXIT_CODE)
         if shutdown_message:
             self.stdout.write(shutdown_message)
-        sys.exit(self.report_check(check, strict=options.get("check_strict", False)) if check else EXIT_OK)
+        self.leave(backend, self.report_check(check, strict=options.get("check_strict", False)) if check else EXIT_OK)
+
+    def leave(self, backend: Backend, status: int) -> NoReturn:
+        """Exit with ``status``; at once if application code cut at the deadline still runs in a
+        thread (the asyncio backend's sync views): a normal exit would wait for it to finish."""
+        if getattr(backend, "abandoned_threads", False):
+            self.stdout.flush()
+            self.stderr.flush()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+        sys.exit(status)
 
     def on_bind(self, server_port: int) -> None:
         """runserver's contract: needs only ``addr``, ``_raw_ipv6`` and ``protocol`` (Django's tests call it so)."""
@@ -231,7 +274,8 @@ class Command(RunserverCommand):
             django_version=self.get_version(),
             settings_module=settings.SETTINGS_MODULE,
             url=f"{self.protocol}://{host}:{server_port}/",
-            backend=backend_class.name if backend_class is not None else None,
+            backend=describe_backend(backend_class, self.server_config) if backend_class is not None else None,
+            interface=self.interface,
         )
         self.stdout.write("\n".join(lines))
         if self.use_debugger:
@@ -261,7 +305,7 @@ class Command(RunserverCommand):
         if child is None:
             return
         child.serving(backend, self.server_config, warn=self.stderr.write)
-        summary = child.reload_summary()  # once watching: a change after this line is never missed
+        summary = child.reload_summary()  # a change after this line is never missed: the watcher catches up
         if summary:
             self.stdout.write(summary)
             self.stdout.flush()

@@ -1,7 +1,7 @@
 """``--cert-file``/``--key-file`` end to end: real servers on both backends, real TLS clients
 (``ssl``, ``http.client``, curl).
 
-The contract suite runs over HTTPS too (``test_https_protocol``, ``test_https_gateway``); this
+The contract suite runs over HTTPS too (``test_protocol``, ``test_gateway`` here); this
 module has what only HTTPS has: the certificate served, plain HTTP on the TLS port, handshakes
 that stall or fail, the end of a response told from a cut, and the one-line errors.
 """
@@ -23,12 +23,12 @@ import pytest
 
 from devserver.tls.files import TLSFiles
 
-from ..conftest import ServerFactory
-from ..server import REPO, DevrunProcess, client_tls, run_devrun
-from ..tls.test_certificates import subject_alt_names
-from .rawclient import RawClient, build_request
-from .test_command import assert_one_line_error
-from .test_pytest_plugin import run_suite, write_suite
+from ...conftest import ServerFactory
+from ...server import REPO, DevrunProcess, client_tls, run_devrun
+from ...tls.test_certificates import subject_alt_names
+from ..rawclient import RawClient, build_request
+from ..test_command import assert_one_line_error
+from ..test_pytest_plugin import run_suite, write_suite
 
 HIDDEN_PACKAGES = REPO / "tests" / "hidden"
 HELLO = b"Hello, world!"

@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..server import REPO, DevrunProcess, client_tls
-from .rawclient import RawClient, build_request
-from .test_reload import DEADLINE, Reloading, copy_project, edit
+from ...server import REPO, DevrunProcess, client_tls
+from ..rawclient import RawClient, build_request
+from ..test_reload import DEADLINE, Reloading, copy_project, edit
 
 CRASHED = re.compile(
     r"^devserver: The server process exited with status 1\. "

@@ -1,8 +1,9 @@
 """The contract suite over HTTPS: the same tests, against servers started with ``--cert-file``.
 
-A module that imports a contract module's tests and these two fixtures runs every one of them
+A module that imports a contract module's tests and these fixtures runs every one of them
 again, each server it starts serving TLS (the raw client and ``DevrunProcess.connection`` then
-speak TLS, trusting the certificate and checking its names).
+speak TLS, trusting the certificate and checking its names), on every backend that serves TLS
+(this package's ``backend_name``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import ServerFactory
-from ..server import DevrunProcess
+from ...conftest import ServerFactory
+from ...server import DevrunProcess
 
 
 @pytest.fixture(scope="module")
