@@ -24,12 +24,20 @@ def load_application() -> WSGIApplication:
         raise ConfigurationError(f"{error}{cause}") from error
 
 
+def serves_static_files(*, use_static_handler: bool, insecure_serving: bool) -> bool:
+    """runserver's rule, through ``django.contrib.staticfiles``: the app is installed, no
+    ``--nostatic``, and ``DEBUG`` or ``--insecure``. The same for WSGI and ASGI."""
+    return (
+        apps.is_installed("django.contrib.staticfiles")
+        and use_static_handler
+        and (settings.DEBUG or insecure_serving)
+    )
+
+
 def with_static_files(
     application: WSGIApplication, *, use_static_handler: bool, insecure_serving: bool
 ) -> WSGIApplication:
-    if not apps.is_installed("django.contrib.staticfiles"):
-        return application
-    if use_static_handler and (settings.DEBUG or insecure_serving):
+    if serves_static_files(use_static_handler=use_static_handler, insecure_serving=insecure_serving):
         from django.contrib.staticfiles.handlers import StaticFilesHandler
 
         return cast("WSGIApplication", StaticFilesHandler(application))  # type: ignore[arg-type]

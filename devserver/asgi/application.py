@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import cast
 
-from django.apps import apps
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from ..application import serves_static_files
 from ..errors import ConfigurationError
 from .types import ASGIApplication
 
@@ -38,9 +38,7 @@ def load_asgi_application() -> ASGIApplication:
 def with_static_files(
     application: ASGIApplication, *, use_static_handler: bool, insecure_serving: bool
 ) -> ASGIApplication:
-    if not apps.is_installed("django.contrib.staticfiles"):
-        return application
-    if use_static_handler and (settings.DEBUG or insecure_serving):
+    if serves_static_files(use_static_handler=use_static_handler, insecure_serving=insecure_serving):
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
         return cast("ASGIApplication", ASGIStaticFilesHandler(application))  # type: ignore[arg-type]
