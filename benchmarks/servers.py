@@ -27,8 +27,9 @@ from typing import Final, Literal
 REPO: Final = Path(__file__).resolve().parent.parent
 MANAGE: Final = REPO / "testproject" / "manage.py"
 HOST: Final = "127.0.0.1"
-#: runserver's and devrun's banner line (Django 6.1 says "Starting WSGI development server at").
-BANNER: Final = re.compile(r"Starting (?:WSGI )?development server at http://127\.0\.0\.1:(\d+)/")
+#: runserver's and devrun's banner line (Django 6.1 says "Starting WSGI development server at"; https
+#: with --cert-file).
+BANNER: Final = re.compile(r"Starting (?:WSGI )?development server at https?://127\.0\.0\.1:(\d+)/")
 START_TIMEOUT: Final = 30.0
 STOP_TIMEOUT: Final = 10.0
 _POLL: Final = 0.02

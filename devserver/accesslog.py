@@ -137,3 +137,9 @@ def log_https_attempt(request: object = None) -> None:
     """runserver's own hint when a browser speaks TLS to the plain-HTTP port."""
     extra = {"request": request, "server_time": SERVER_TIME.value(), "status_code": 500}
     logger.error("You're accessing the development server over HTTPS, but it only supports HTTP.", extra=extra)
+
+
+def log_http_attempt(url: str, request: object = None) -> None:
+    """The converse of :func:`log_https_attempt`: plain HTTP on the port that serves HTTPS."""
+    extra = {"request": request, "server_time": SERVER_TIME.value(), "status_code": 400}
+    logger.warning("You're accessing the development server over HTTP, but it only serves HTTPS: %s", url, extra=extra)

@@ -175,7 +175,13 @@ def supervise(launch: Launch, options: dict[str, Any]) -> int:
     if ready_file is not None:
         ready_file.validate()
         ready_file.remove()  # left by an earlier run; the child writes it once it serves
-    config = ServerConfig().with_options(shutdown_timeout=options["shutdown_timeout"], **reload_options(options))
+    config = ServerConfig().with_options(
+        shutdown_timeout=options["shutdown_timeout"],
+        cert_file=options["cert_file"],
+        key_file=options["key_file"],
+        **reload_options(options),
+    )
+    prepare_https(config)
     try:
         listener = bind_listener(address.addr, int(address.port), ipv6=address.use_ipv6)
     except BindError:
@@ -200,6 +206,18 @@ def supervise(launch: Launch, options: dict[str, Any]) -> int:
     finally:
         if ready_file is not None:
             ready_file.remove()
+
+
+def prepare_https(config: ServerConfig) -> None:
+    """``--cert-file``: create a missing certificate here, before any child, so that the error
+    page of a project broken at launch can speak HTTPS with it (a child finds it made)."""
+    from .tls.files import TLSFiles, prepare_certificate
+
+    files = TLSFiles.from_settings(config.cert_file, config.key_file)
+    if files is not None:
+        created = prepare_certificate(files)
+        if created:
+            _write_line(created)
 
 
 def _write_line(line: str) -> None:

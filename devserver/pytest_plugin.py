@@ -8,6 +8,10 @@ fails the test at once with the server's output instead of hanging the run.
 
 The subprocess is a separate process: it uses the database the project's settings configure,
 not pytest-django's test database.
+
+A server started with ``--cert-file`` serves HTTPS: ``.url`` says ``https://``, ``.get()`` speaks
+TLS and checks that the certificate served is that file, and ``.cert_file`` is there for your
+own clients (``requests.get(server.url, verify=server.cert_file)``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -98,6 +102,8 @@ class DevrunServer:
     process: subprocess.Popen[bytes]
     log_path: Path
     readiness: Readiness
+    #: The ``--cert-file`` it was started with (it serves HTTPS then), as an absolute path.
+    cert_file: Path | None = None
     stopped: bool = field(default=False, init=False)
 
     @property
@@ -121,8 +127,8 @@ class DevrunServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def get(self, path: str, headers: Mapping[str, str] | None = None, timeout: float = REQUEST_TIMEOUT) -> Response:
-        """GET ``path`` on a fresh connection and read the whole response."""
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        """GET ``path`` on a fresh connection and read the whole response (over TLS for ``https://``)."""
+        connection = self._connection(timeout)
         try:
             connection.request("GET", path, headers=dict(headers or {}))
             response = connection.getresponse()
@@ -131,6 +137,15 @@ class DevrunServer:
             connection.close()
         names = {name.lower(): value for name, value in response.getheaders()}
         return Response(response.status, response.reason, names, body)
+
+    def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        if not self.url.startswith("https:"):
+            return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        from .tls.context import client_context  # only for HTTPS
+
+        return http.client.HTTPSConnection(
+            self.host, self.port, timeout=timeout, context=client_context(self.cert_file)
+        )
 
     def stop(self) -> int:
         """SIGTERM, then wait; a server that does not stop in time is killed and fails the test."""
@@ -198,7 +213,7 @@ class DevrunFactory:
                 stderr=subprocess.STDOUT,
             )
         readiness = _wait_ready(process, ready_file, log_path, self.start_timeout if timeout is None else timeout)
-        server = DevrunServer(process, log_path, readiness)
+        server = DevrunServer(process, log_path, readiness, cert_file=_cert_file(args, self.manage.parent))
         self.servers.append(server)
         return server
 
@@ -245,6 +260,16 @@ def _wait_ready(process: subprocess.Popen[bytes], ready_file: ReadyFile, log_pat
             )
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(_POLL_INTERVAL)  # returns early if the server dies
+
+
+def _cert_file(args: Sequence[str], cwd: Path) -> Path | None:
+    """The ``--cert-file`` among devrun's arguments (``--cert-file X`` or ``--cert-file=X``), from ``cwd``."""
+    for index, argument in enumerate(args):
+        if argument == "--cert-file" and index + 1 < len(args):
+            return cwd / args[index + 1]
+        if argument.startswith("--cert-file="):
+            return cwd / argument.partition("=")[2]
+    return None
 
 
 def _read(path: Path) -> str:

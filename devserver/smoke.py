@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import re
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -49,11 +50,17 @@ def pass_rule(*, strict: bool) -> str:
     return "status 2xx or 3xx" if strict else "status below 500"
 
 
-def request_once(host: str, port: int, path: str, timeout: float = REQUEST_TIMEOUT) -> CheckResult:
-    """GET ``path`` and read the whole body within ``timeout`` seconds."""
+def request_once(
+    host: str, port: int, path: str, timeout: float = REQUEST_TIMEOUT, *, tls: ssl.SSLContext | None = None
+) -> CheckResult:
+    """GET ``path`` and read the whole body within ``timeout`` seconds (over HTTPS with ``tls``)."""
     started = time.perf_counter()
     deadline = time.monotonic() + timeout
-    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    connection = (
+        http.client.HTTPSConnection(host, port, timeout=timeout, context=tls)
+        if tls is not None
+        else http.client.HTTPConnection(host, port, timeout=timeout)
+    )
     try:
         connection.request("GET", path, headers=_HEADERS)
         response = connection.getresponse()
@@ -134,11 +141,22 @@ def html_text(markup: str) -> str:
 class SmokeCheck:
     """Requests each path once, one after the other, on a thread beside the serving loop."""
 
-    def __init__(self, paths: Sequence[str], host: str, port: int, *, timeout: float = REQUEST_TIMEOUT) -> None:
+    def __init__(
+        self,
+        paths: Sequence[str],
+        host: str,
+        port: int,
+        *,
+        timeout: float = REQUEST_TIMEOUT,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """``tls``: a client context when the server speaks HTTPS (it verifies the certificate:
+        a server serving one that does not load fails the check)."""
         self.paths = tuple(paths)
         self.host = host
         self.port = port
         self.timeout = timeout
+        self.tls = tls
         self.results: list[CheckResult] = []
         self._cancelled = threading.Event()
         self._thread: threading.Thread | None = None
@@ -148,7 +166,7 @@ class SmokeCheck:
         for path in self.paths:
             if self._cancelled.is_set():
                 break
-            self.results.append(request_once(self.host, self.port, path, self.timeout))
+            self.results.append(request_once(self.host, self.port, path, self.timeout, tls=self.tls))
         return self.results
 
     def start(self, when_done: Callable[[], None]) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from devserver.backends import BACKENDS
+from devserver.tls.certificates import write_self_signed
+from devserver.tls.files import TLSFiles
 
 from .server import MANAGE, REPO, DevrunProcess, backend_env, server_env
 
@@ -61,3 +63,37 @@ def server(start_server: ServerFactory, backend_name: str) -> DevrunProcess:
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+# -- certificates, in the layouts devrun accepts (made once: key generation is not free) -----
+
+
+@pytest.fixture(scope="session")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    """A certificate and its key in two files."""
+    directory = tmp_path_factory.mktemp("pair")
+    files = TLSFiles(directory / "dev.crt", directory / "dev.key")
+    write_self_signed(files.cert_file, files.key_file)
+    return files
+
+
+@pytest.fixture(scope="session")
+def other_pair(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    directory = tmp_path_factory.mktemp("other")
+    files = TLSFiles(directory / "other.crt", directory / "other.key")
+    write_self_signed(files.cert_file, files.key_file)
+    return files
+
+
+@pytest.fixture(scope="session")
+def combined(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A certificate with its key in the same file."""
+    path = tmp_path_factory.mktemp("combined") / "dev.pem"
+    write_self_signed(path, None)
+    return path
+
+
+@pytest.fixture(scope="session")
+def https_server(start_server: ServerFactory, backend_name: str, combined: Path) -> DevrunProcess:
+    """One shared HTTPS server per backend (the key in the certificate file)."""
+    return start_server("--backend", backend_name, "--cert-file", str(combined))

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -69,6 +70,8 @@ class DevrunProcess:
         self.url = ""
         self.host = ""
         self.port = 0
+        #: The ``--cert-file`` given (from ``cwd``): the server speaks HTTPS with it.
+        self.cert_file = cert_file_argument(self.args, cwd)
 
     @property
     def pid(self) -> int:
@@ -111,6 +114,22 @@ class DevrunProcess:
         self.host = host.strip("[]")
         self.port = int(port)
         return self
+
+    @property
+    def tls(self) -> ssl.SSLContext | None:
+        """A client context trusting the server's certificate (and checking the host name, which
+        the certificates devrun makes cover), or None for plain HTTP."""
+        if self.cert_file is None:
+            return None
+        return client_tls(self.cert_file)
+
+    def connection(self, timeout: float = 10.0) -> http.client.HTTPConnection:
+        """An ``http.client`` connection to the server, HTTPS when it serves that."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "localhost") else self.host
+        tls = self.tls
+        if tls is None:
+            return http.client.HTTPConnection(host, self.port, timeout=timeout)
+        return http.client.HTTPSConnection(host, self.port, timeout=timeout, context=tls)
 
     def signal(self, signum: int = signal.SIGTERM) -> None:
         if self.process.poll() is None:
@@ -174,9 +193,27 @@ def run_devrun(args: Sequence[str], env: dict[str, str], timeout: float = 60.0) 
     )
 
 
-def fetch(host: str, port: int, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
-    """GET ``path`` on a new connection: (status, body)."""
-    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+def cert_file_argument(args: Sequence[str], cwd: Path) -> Path | None:
+    for index, argument in enumerate(args[:-1]):
+        if argument == "--cert-file":
+            return cwd / args[index + 1]
+    return None
+
+
+def client_tls(cert_file: Path) -> ssl.SSLContext:
+    """What a careful client does: trust this certificate (as its own issuer) and check names."""
+    return ssl.create_default_context(cafile=str(cert_file))
+
+
+def fetch(
+    host: str, port: int, path: str, timeout: float = 10.0, *, tls: ssl.SSLContext | None = None
+) -> tuple[int, bytes]:
+    """GET ``path`` on a new connection (over TLS with ``tls``): (status, body)."""
+    connection = (
+        http.client.HTTPSConnection(host, port, timeout=timeout, context=tls)
+        if tls is not None
+        else http.client.HTTPConnection(host, port, timeout=timeout)
+    )
     try:
         connection.request("GET", path)
         response = connection.getresponse()

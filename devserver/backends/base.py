@@ -5,16 +5,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from typing import Any, ClassVar, Final, Protocol
 
-from ..accesslog import log_https_attempt, log_request
+from ..accesslog import log_http_attempt, log_https_attempt, log_request
 from ..conf import ServerConfig
 from ..http.errors import HTTPError, ServiceUnavailable
 from ..http.parser import Request, TLSHandshakeReceived
 from ..http.response import error_response
 from ..sql.accounting import query_accounting
+from ..tls.plain import PlainHTTPOnTLSPort
 from ..wsgi.environ import base_environ
 from ..wsgi.gateway import ClientDisconnected, ResponseWriter, Transport, WSGIApplication, WSGIGateway
 from ..wsgi.input import RequestBody
@@ -64,16 +66,29 @@ class BaseBackend:
     multithread: ClassVar[bool] = False
     #: Whether it wraps connections in TLS with ``--cert-file``; the command refuses HTTPS otherwise.
     serves_tls: ClassVar[bool] = False
+    #: Whether idle connections may move to the next process on a restart (see :mod:`.adoption`):
+    #: not TLS ones, whose session keys live only in the process that negotiated them.
+    hands_over_connections: bool = True
 
     def __init__(self, listener: socket.socket, application: WSGIApplication, config: ServerConfig) -> None:
         self.listener = listener
         self.config = config
         host, port = listener.getsockname()[:2]
+        #: With ``--cert-file``, the context connections are wrapped with; made here, in the
+        #: process that serves (a reloader's child makes its own). None for plain HTTP.
+        self.tls: ssl.SSLContext | None = None
+        #: Where the listening socket is, for the URL a plain-HTTP request on the HTTPS port is told to use.
+        self.listening = (str(host), int(port))
+        if config.cert_file is not None:
+            from ..tls.context import configured_context  # ssl's certificate loading: only for HTTPS
+
+            self.tls = configured_context(config)
+            self.hands_over_connections = False
         environ = base_environ(
             server_name=str(host),
             server_port=int(port),
             multithread=self.multithread,
-            url_scheme="https" if config.cert_file is not None else "http",
+            url_scheme="https" if self.tls is not None else "http",
         )
         self.gateway = WSGIGateway(application, environ)
         #: Each request's SQL for its access line; None when nothing is counted.
@@ -180,5 +195,8 @@ class BaseBackend:
         try:
             transport.send(response)
         except ClientDisconnected:
+            return
+        if isinstance(error, PlainHTTPOnTLSPort):
+            log_http_attempt(error.url, sock)
             return
         log_request(request_line, error.status.value, 0, 0.0, sock)

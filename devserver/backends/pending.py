@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 
 from ..http.connection import HTTPConnection
+from ..http.errors import HTTPError
 from ..http.parser import Request
+from ..wsgi.gateway import Transport
 from ..wsgi.input import BodySpool
 from .transport import SocketTransport
+
+#: What a connection's every request gets instead of an answer (a 503 past MAX_CONNECTIONS, a
+#: 400 for plain HTTP on the HTTPS port).
+Refusal = Callable[[Request], HTTPError]
 
 
 class PendingConnection:
@@ -21,9 +28,9 @@ class PendingConnection:
         "fresh",
         "http",
         "lingering",
-        "overloaded",
         "queued",
         "received",
+        "refusal",
         "request",
         "sock",
         "transport",
@@ -36,14 +43,16 @@ class PendingConnection:
         deadline: float,
         *,
         send_timeout: float,
-        overloaded: bool = False,
+        refusal: Refusal | None = None,
         blocking: bool = False,
+        transport: Transport | None = None,
     ) -> None:
         self.sock = sock
-        #: A blocking socket whose sends the kernel bounds (SO_SNDTIMEO), read with DONT_WAIT.
+        #: Its mode needs no switch around a response: a blocking socket whose sends the kernel
+        #: bounds (SO_SNDTIMEO), read with DONT_WAIT; or a TLS one, whose transport waits itself.
         self.blocking = blocking
-        #: Accepted past MAX_CONNECTIONS: its first request gets a 503.
-        self.overloaded = overloaded
+        #: Set: its first request is refused with this (then it closes).
+        self.refusal = refusal
         #: Answered with an error and half-closed: input is drained until EOF or the deadline.
         self.lingering = False
         #: A complete request waits its turn: the socket is not read until it has been answered.
@@ -56,7 +65,7 @@ class PendingConnection:
         #: hands over with the connection.
         self.received: bytes | None = None
         self.http = HTTPConnection()
-        self.transport = SocketTransport(sock, send_timeout)
+        self.transport: Transport = transport or SocketTransport(sock, send_timeout)
         self.request: Request | None = None
         self.body: BodySpool | None = None
         self.deadline = deadline

@@ -15,18 +15,21 @@ import selectors
 import socket
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import ClassVar, Final
 
 from ..conf import ServerConfig
 from ..http.connection import CLOSED, NEED_DATA
 from ..http.errors import HTTPError, RequestTimeout
 from ..http.parser import MESSAGE_END, BodyChunk, Request
-from ..wsgi.gateway import WSGIApplication
+from ..tls.connection import ServerTLSSocket
+from ..wsgi.gateway import Transport, WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
 from .adoption import AdoptionInbox, HandedConnection
 from .base import FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, RECV_SIZE, BaseBackend
+from .handshakes import StartingConnection, StartingConnections
 from .inflight import ShutdownCutter
-from .pending import PendingConnection
+from .pending import PendingConnection, Refusal
 from .transport import DONT_WAIT, LINGER_SECONDS, bound_sends
 
 logger = logging.getLogger("django.server")
@@ -40,6 +43,7 @@ class SingleBackend(BaseBackend):
 
     name: ClassVar[str] = "single"
     multithread: ClassVar[bool] = False
+    serves_tls: ClassVar[bool] = True
 
     def __init__(self, listener: socket.socket, application: WSGIApplication, config: ServerConfig) -> None:
         super().__init__(listener, application, config)
@@ -49,6 +53,19 @@ class SingleBackend(BaseBackend):
         self._cutter: ShutdownCutter | None = None
         #: Connections handed over by the process before this one, put there by another thread.
         self._inbox = AdoptionInbox()
+        #: Where an accepted connection goes: on the HTTPS port, to its handshake first.
+        self._admit_accepted: Callable[[socket.socket, tuple[str, int]], None] = self._admit
+        self._starting: StartingConnections | None = None
+        if self.tls is not None:
+            self._starting = StartingConnections(
+                self.tls,
+                self._selector,
+                timeout=config.header_timeout,
+                limit=config.max_connections + OVERLOAD_BACKLOG,
+                on_tls=self._admit_tls,
+                on_plain=self._admit_plain,
+            )
+            self._admit_accepted = self._starting.add
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -78,8 +95,14 @@ class SingleBackend(BaseBackend):
                 self._receive(key.data)
             elif key.fileobj is self._inbox.reader:
                 self._adopt_waiting()
+            elif isinstance(key.data, StartingConnection):
+                self._step_starting(key.data)
         if self._ready:
             self._serve(self._ready.popleft())
+
+    def _step_starting(self, start: StartingConnection) -> None:
+        assert self._starting is not None
+        self._starting.step(start)
 
     def _drain(self) -> None:
         """Answer (with ``Connection: close``) the requests already received, and those of
@@ -94,12 +117,14 @@ class SingleBackend(BaseBackend):
         while True:
             if self.handing_over:
                 self._hand_over_idle()
-            waiting = any(c.fresh and not c.lingering for c in self._connections.values())
+            waiting = bool(self._starting) or any(c.fresh and not c.lingering for c in self._connections.values())
             for key, _ in self._selector.select(max(grace - now, 0) if waiting and not self._ready else 0):
                 if isinstance(key.data, PendingConnection) and not key.data.queued:
                     self._receive(key.data)
                 elif key.fileobj is self._inbox.reader:
                     self._adopt_waiting()
+                elif isinstance(key.data, StartingConnection):
+                    self._step_starting(key.data)
             if self._ready:
                 self._serve(self._ready.popleft())
             now = time.monotonic()
@@ -123,19 +148,59 @@ class SingleBackend(BaseBackend):
     # -- connections ---------------------------------------------------------------------
 
     def _accept(self) -> None:
+        admit = self._admit_accepted
         for sock, client in self.accept_ready():
-            self._admit(sock, client)
+            admit(sock, client)
 
-    def _admit(self, sock: socket.socket, client: tuple[str, int], received: bytes | None = None) -> None:
+    def _admit(
+        self,
+        sock: socket.socket,
+        client: tuple[str, int],
+        received: bytes | None = None,
+        *,
+        refusal: Refusal | None = None,
+    ) -> None:
         """Watch a new connection (``received``: adopted, with these bytes of its next request
-        head already read). Past MAX_CONNECTIONS its first request gets a 503; an adopted idle
-        one, which has no request to answer, is closed."""
+        head already read; ``refusal``: what its every request gets instead of an answer)."""
         # Blocking, with the kernel bounding each send and every read made with DONT_WAIT:
         # no mode switch and no poll per request. Without DONT_WAIT, non-blocking between
         # requests and Python's timeout mode while one is answered.
         blocking = bool(DONT_WAIT) and bound_sends(sock, self.config.send_timeout)
         if not blocking:
             sock.setblocking(False)
+        self._watch(sock, client, received, blocking=blocking, refusal=refusal)
+
+    def _admit_tls(self, sock: ServerTLSSocket, client: tuple[str, int]) -> None:
+        """A connection whose handshake is done. It stays non-blocking, like a blocking socket
+        here needs no mode switch, and its transport waits (with the send timeout) itself."""
+        from ..tls.transport import TLSTransport
+
+        self._watch(sock, client, None, blocking=True, transport=TLSTransport(sock, self.config.send_timeout))
+
+    def _admit_plain(self, sock: socket.socket, client: tuple[str, int]) -> None:
+        """Plain HTTP on the HTTPS port: its request is read as usual and answered with a 400."""
+        self._admit(sock, client, refusal=self._plain_http_refusal)
+
+    def _plain_http_refusal(self, request: Request) -> HTTPError:
+        from ..tls.plain import plain_http_refusal
+
+        return plain_http_refusal(request, self.listening)
+
+    def _overload_refusal(self, request: Request) -> HTTPError:
+        return self.overload_error()
+
+    def _watch(
+        self,
+        sock: socket.socket,
+        client: tuple[str, int],
+        received: bytes | None,
+        *,
+        blocking: bool,
+        refusal: Refusal | None = None,
+        transport: Transport | None = None,
+    ) -> None:
+        """Past MAX_CONNECTIONS a connection's first request gets a 503; an adopted idle one,
+        which has no request to answer, is closed."""
         overloaded = len(self._connections) >= self.config.max_connections
         if overloaded and (received == b"" or len(self._connections) >= self.config.max_connections + OVERLOAD_BACKLOG):
             sock.close()
@@ -145,8 +210,9 @@ class SingleBackend(BaseBackend):
             client,
             time.monotonic() + (self.config.header_timeout if received else self.config.keep_alive_timeout),
             send_timeout=self.config.send_timeout,
-            overloaded=overloaded,
+            refusal=self._overload_refusal if overloaded else refusal,
             blocking=blocking,
+            transport=transport,
         )
         self._connections[sock] = connection
         self._selector.register(sock, selectors.EVENT_READ, connection)
@@ -224,8 +290,8 @@ class SingleBackend(BaseBackend):
                 connection.request = event
                 connection.fresh = False
                 connection.received = None
-                if connection.overloaded:
-                    self._refuse(connection, self.overload_error(), event.request_line)
+                if connection.refusal is not None:
+                    self._refuse(connection, connection.refusal(event), event.request_line)
                     return
                 if not event.has_body:
                     self._queue(connection)
@@ -306,6 +372,8 @@ class SingleBackend(BaseBackend):
         connection.deadline = time.monotonic() + LINGER_SECONDS
 
     def _expire(self, now: float) -> None:
+        if self._starting is not None:
+            self._starting.expire(now)
         for connection in [c for c in self._connections.values() if c.deadline <= now]:
             if connection.queued:
                 continue
@@ -327,6 +395,8 @@ class SingleBackend(BaseBackend):
     def _close_all(self) -> None:
         if self._cutter is not None:
             self._cutter.stop()
+        if self._starting is not None:
+            self._starting.close_all()
         for connection in list(self._connections.values()):
             self._close(connection)
         for handed in self._inbox.close():  # adopted just as the stop began

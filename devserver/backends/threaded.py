@@ -18,7 +18,7 @@ from ..http.connection import CLOSED, HTTPConnection
 from ..http.errors import HTTPError, RequestTimeout
 from ..http.parser import MESSAGE_END, BodyChunk, Request
 from ..signals import block_in_this_thread
-from ..wsgi.gateway import ClientDisconnected, WSGIApplication
+from ..wsgi.gateway import ClientDisconnected, Transport, WSGIApplication
 from ..wsgi.input import BodySpool, RequestBody
 from .adoption import HandedConnection
 from .base import FIRST_REQUEST_GRACE, OVERLOAD_BACKLOG, RECV_SIZE, BaseBackend
@@ -83,9 +83,16 @@ class ThreadedBackend(BaseBackend):
 
     name: ClassVar[str] = "threaded"
     multithread: ClassVar[bool] = True
+    serves_tls: ClassVar[bool] = True
 
     def __init__(self, listener: socket.socket, application: WSGIApplication, config: ServerConfig) -> None:
         super().__init__(listener, application, config)
+        #: Chosen once: on the HTTPS port each connection starts with its handshake.
+        self._worker_class: type[ConnectionWorker] = ConnectionWorker
+        if self.tls is not None:
+            from .tlsworker import TLSConnectionWorker
+
+            self._worker_class = TLSConnectionWorker
         self._workers: set[ConnectionWorker] = set()
         self._workers_changed = threading.Condition()
         self._threads = ReusableThreads()
@@ -136,7 +143,7 @@ class ThreadedBackend(BaseBackend):
         """The job that serves a new connection (``received``: adopted, with these bytes of its
         next request already read), or None if it must be closed. Called with the lock held."""
         if len(self._workers) < self.config.max_connections:
-            worker = ConnectionWorker(self, sock, client, received)
+            worker = self._worker_class(self, sock, client, received)
             self._workers.add(worker)
             return worker.run
         if received == b"" or self._refusing >= OVERLOAD_BACKLOG:
@@ -145,12 +152,22 @@ class ThreadedBackend(BaseBackend):
         return partial(self._refuse_overload, sock)
 
     def _refuse_overload(self, sock: socket.socket) -> None:
-        """Past the connection bound: read what the client sent, then answer 503."""
+        """Past the connection bound: read what the client sent, then answer 503 (over TLS on
+        the HTTPS port, once a handshake is done within the same second)."""
         try:
+            transport: Transport = SocketTransport(sock, _OVERLOAD_SECONDS)
+            if self.tls is not None:
+                from ..tls.transport import TLSTransport
+                from .tlsworker import handshake_briefly
+
+                tls = handshake_briefly(self.tls, sock, _OVERLOAD_SECONDS)
+                if tls is None:
+                    return
+                sock, transport = tls, TLSTransport(tls, _OVERLOAD_SECONDS)
             sock.settimeout(_OVERLOAD_SECONDS)
             with contextlib.suppress(OSError):
                 sock.recv(RECV_SIZE)
-            self.refuse(SocketTransport(sock, _OVERLOAD_SECONDS), self.overload_error(), sock)
+            self.refuse(transport, self.overload_error(), sock)
             close_after_error(sock)
         finally:
             with self._workers_changed:
@@ -199,7 +216,7 @@ class ConnectionWorker:
         if received:
             self.connection.receive(received)
         self._carried = received or None
-        self.transport = SocketTransport(sock, backend.config.send_timeout)
+        self.transport: Transport = SocketTransport(sock, backend.config.send_timeout)
         self._finished = threading.Event()
         self._idle_wait = ReadableWaiter(sock, backend.stop_reader)
         self._data_wait = ReadableWaiter(sock)
@@ -210,12 +227,13 @@ class ConnectionWorker:
         self._fresh = received is None
         #: Given to the next process on a restart: no longer ours to close.
         self._handed = False
+        #: Reads once a wait said the socket is readable (a TLS connection's may wait on for the
+        #: rest of a record): bound once, so the plain path pays nothing for the choice.
+        self._recv: Callable[[int], bytes] = sock.recv
 
     def run(self) -> None:
         try:
-            request = self._next_request(self._carried)
-            while request is not None and self._handle(request):
-                request = self._next_request()
+            self._serve()
         except (ClientDisconnected, OSError):
             pass  # the client vanished: this connection ends, the server goes on
         finally:
@@ -227,6 +245,11 @@ class ConnectionWorker:
                 self.sock.close()
             self._finished.set()
             self.backend.worker_done(self)
+
+    def _serve(self) -> None:
+        request = self._next_request(self._carried)
+        while request is not None and self._handle(request):
+            request = self._next_request()
 
     def abort(self) -> None:
         """Cut the connection now (drain deadline passed): blocked reads and writes fail."""
@@ -265,14 +288,14 @@ class ConnectionWorker:
                 if data is None:
                     if not self._wait_for_first_byte():
                         return None
-                    data = self.sock.recv(RECV_SIZE)
+                    data = self._recv(RECV_SIZE)
                 received = data
             else:
                 if head_deadline is None:
                     head_deadline = time.monotonic() + self.backend.config.header_timeout
                 if not self._wait_for_more(head_deadline, received):
                     return None
-                data = self.sock.recv(RECV_SIZE)
+                data = self._recv(RECV_SIZE)
                 if received is not None:
                     received += data
             connection.receive(data)
@@ -346,7 +369,7 @@ class ConnectionWorker:
                 self.transport.send(interim)
             if not self._readable(self.backend.config.header_timeout):
                 raise ClientDisconnected("Timed out reading the request body.")
-            connection.receive(self.sock.recv(RECV_SIZE))
+            connection.receive(self._recv(RECV_SIZE))
 
     # -- one request ---------------------------------------------------------------------
 

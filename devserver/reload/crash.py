@@ -7,13 +7,16 @@ plus ``RELOAD_DIRS``, and counts only source files: a restart needs new code.
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..backends.adoption import HandedConnection
 from ..conf import ServerConfig
+from ..errors import DevserverError
 from .changes import Debouncer, forget_bytecode
 from .errorpage import ErrorPageServer, crash_details, render_page
 from .handoff import ReloadNote, describe_change
@@ -26,6 +29,19 @@ def crash_watch_plan(config: ServerConfig, module_files: Iterable[Path]) -> Watc
     files = rules.project_files(module_files)
     directories = [*project_directories(files, rules), *(Path(d).absolute() for d in config.reload_dirs)]
     return plan_watches(directories, files, rules)
+
+
+def _tls_context(config: ServerConfig) -> ssl.SSLContext | None:
+    """The server's TLS context, for the page to speak HTTPS as the server did; None without
+    ``--cert-file``, or if the pair no longer loads (the child said why; the page then goes out
+    as plain HTTP, which a browser reports as a TLS error)."""
+    if config.cert_file is None:
+        return None
+    from ..tls.context import configured_context
+
+    with contextlib.suppress(DevserverError):
+        return configured_context(config)
+    return None
 
 
 class CrashWatch:
@@ -42,7 +58,7 @@ class CrashWatch:
         receive: Callable[[Path], None],
     ) -> None:
         self.plan = crash_watch_plan(config, module_files)
-        self.pages = ErrorPageServer(listener, render_page(summary, crash_details(output)))
+        self.pages = ErrorPageServer(listener, render_page(summary, crash_details(output)), tls=_tls_context(config))
         self._receive = receive
         self._observers = ObserverFactory(force_polling=config.reload_poll)
         self._debouncer = Debouncer(config.reload_delay_ms / 1000)

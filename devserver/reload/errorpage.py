@@ -2,7 +2,9 @@
 
 A browser reloading after a typo gets a 500 page with the traceback instead of "connection
 refused". The server is deliberately tiny: read the request head, answer, close; it speaks
-just enough HTTP for that and stops accepting before the next child starts.
+just enough HTTP for that and stops accepting before the next child starts. With HTTPS it
+speaks TLS too (a thread per connection, so a handshake may wait): the page for a handshake,
+the "use https" 400 for plain HTTP, as the backends answer.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import contextlib
 import html
 import selectors
 import socket
+import ssl
 import threading
 import time
 from typing import Final
 
 from ..backends.adoption import HandedConnection
 from ..backends.transport import close_after_error
+from ..http.response import error_response
 
 #: How long a client may take to send its request head, and how much of it is read.
 READ_TIMEOUT: Final = 5.0
@@ -67,9 +71,11 @@ class ErrorPageServer:
     """Answers every request on ``listener`` with ``page`` (status 500) until :meth:`stop`, and
     on the connections a restarting child handed over (:meth:`hold`) once they send one."""
 
-    def __init__(self, listener: socket.socket, page: bytes) -> None:
+    def __init__(self, listener: socket.socket, page: bytes, *, tls: ssl.SSLContext | None = None) -> None:
+        """``tls``: the server's context when it serves HTTPS (new connections are TLS then)."""
         self.listener = listener
         self.page = page
+        self.tls = tls
         self._head = response_head(len(page))
         #: Written to stop the loop, or to have it watch newly held connections.
         self._wake_reader, self._wake_writer = socket.socketpair()
@@ -168,17 +174,44 @@ class ErrorPageServer:
     def _answer(self, sock: socket.socket, received: bytes) -> None:
         try:
             sock.settimeout(READ_TIMEOUT)
-            head = self._read_head(sock, received)
-            if head is not None:
-                body = b"" if head.startswith(b"HEAD ") else self.page
-                sock.sendall(self._head + body)
-                close_after_error(sock)  # the page must survive what the client still sends
+            if self.tls is not None and not received:
+                self._answer_on_https_port(sock, self.tls)
+            else:
+                self._answer_page(sock, received)
         except OSError:
             pass  # the client went away; nothing to tell it
         finally:
             sock.close()
             with self._lock:
                 self._answering.discard(threading.current_thread())
+
+    def _answer_page(self, sock: socket.socket, received: bytes = b"") -> None:
+        head = self._read_head(sock, received)
+        if head is not None:
+            body = b"" if head.startswith(b"HEAD ") else self.page
+            sock.sendall(self._head + body)
+            close_after_error(sock)  # the page must survive what the client still sends
+
+    def _answer_on_https_port(self, sock: socket.socket, context: ssl.SSLContext) -> None:
+        """The page after a TLS handshake (within READ_TIMEOUT); plain HTTP gets the "use https" 400."""
+        from ..tls.handshake import complete, wrap
+        from ..tls.plain import is_tls_record, refusal_for_head
+
+        deadline = time.monotonic() + READ_TIMEOUT
+        first = sock.recv(1, socket.MSG_PEEK)
+        if not first:
+            return
+        if not is_tls_record(first):
+            head = self._read_head(sock)
+            if head is not None:
+                refusal = refusal_for_head(head, self.listener.getsockname()[:2])
+                sock.sendall(error_response(refusal.status, refusal.detail))
+                close_after_error(sock)
+            return
+        with wrap(context, sock) as tls:
+            if complete(tls, deadline):
+                tls.settimeout(READ_TIMEOUT)
+                self._answer_page(tls)
 
     @staticmethod
     def _read_head(sock: socket.socket, received: bytes = b"") -> bytes | None:

@@ -185,6 +185,8 @@ def echo(request: HttpRequest) -> JsonResponse:
             "wsgi_multithread": meta.get("wsgi.multithread"),
             "wsgi_multiprocess": meta.get("wsgi.multiprocess"),
             "url_scheme": meta.get("wsgi.url_scheme"),
+            "is_secure": request.is_secure(),
+            "absolute_uri": request.build_absolute_uri(),
         }
     )
 

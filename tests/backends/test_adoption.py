@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,22 @@ def test_adopted_connections_are_served_and_past_the_bound_treated_as_new_ones(
                 client.close()
         with socket.socket() as late:
             assert not backend.adopt(HandedConnection(late, ("127.0.0.1", 4)))  # no longer serving: still ours
+
+
+@pytest.mark.parametrize("backend_class", [ThreadedBackend, SingleBackend])
+def test_with_a_certificate_a_backend_serves_tls_and_keeps_its_connections(
+    backend_class: type[ThreadedBackend] | type[SingleBackend], combined: Path
+) -> None:
+    """TLS sessions cannot move to another process: such a backend opts out of hand-overs."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        backend = backend_class(listener.dup(), application, ServerConfig(cert_file=str(combined)))
+        try:
+            assert backend.tls is not None
+            assert backend.gateway.base_environ["wsgi.url_scheme"] == "https"
+            assert not takes_part_in_handovers(backend)
+        finally:
+            if isinstance(backend, SingleBackend):
+                backend._close_all()
+            else:
+                backend.close_stop_signal()
+                backend.listener.close()

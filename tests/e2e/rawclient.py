@@ -5,6 +5,7 @@ interim responses, framing, pipelining, and whether the server closed the connec
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -48,19 +49,21 @@ class ConnectionClosed(AssertionError):
 
 
 class RawClient:
-    """One TCP connection; responses are read from a buffer kept across requests."""
+    """One TCP connection (TLS with ``tls``); responses are read from a buffer kept across requests."""
 
-    def __init__(self, port: int, host: str = HOST, timeout: float = 10.0) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, port: int, host: str = HOST, timeout: float = 10.0, tls: ssl.SSLContext | None = None) -> None:
+        sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock = tls.wrap_socket(sock, server_hostname=host) if tls is not None else sock
         self.timeout = timeout
         self._buffer = bytearray()
         self.eof = False
 
     @classmethod
     def to(cls, server: DevrunProcess, timeout: float = 10.0) -> RawClient:
-        """Connect to a started server (over 127.0.0.1 when it listens on every address)."""
+        """Connect to a started server (over 127.0.0.1 when it listens on every address; over
+        TLS when it serves HTTPS)."""
         host = HOST if server.host in ("0.0.0.0", "localhost") else server.host
-        return cls(server.port, host, timeout)
+        return cls(server.port, host, timeout, tls=server.tls)
 
     def __enter__(self) -> RawClient:
         return self

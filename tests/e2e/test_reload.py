@@ -65,7 +65,7 @@ class Reloading:
         return self.root / "shop" / "views.py"
 
     def get(self, path: str, timeout: float = DEADLINE) -> tuple[int, bytes]:
-        return fetch(self.server.host, self.server.port, path, timeout)
+        return fetch(self.server.host, self.server.port, path, timeout, tls=self.server.tls)
 
     def pid(self) -> int:
         status, body = self.get("/pid/")

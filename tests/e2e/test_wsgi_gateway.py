@@ -261,7 +261,8 @@ def test_environ_holds_the_cgi_and_wsgi_keys(cases: DevrunProcess, backend_name:
     assert environ["HTTP_X_CUSTOM"] == "custom value"
     assert environ["HTTP_HOST"] == "127.0.0.1"
     assert environ["wsgi.version"] == [1, 0]
-    assert environ["wsgi.url_scheme"] == "http"
+    assert environ["wsgi.url_scheme"] == ("https" if cases.tls else "http")  # over HTTPS: https/test_gateway
+    assert environ.get("HTTPS") == ("on" if cases.tls else None)
     assert environ["wsgi.multithread"] is MULTITHREAD[backend_name]
     assert environ["wsgi.multiprocess"] is False
     assert environ["wsgi.run_once"] is False

@@ -17,10 +17,11 @@ from devserver.errors import ConfigurationError
 from devserver.management.commands.devrun import Command
 
 
-class TLSBackend(ThreadedBackend):
-    """What a backend that wraps its sockets declares."""
+class PlainOnlyBackend(ThreadedBackend):
+    """A backend that does not wrap its sockets (a plugin written before HTTPS, say)."""
 
-    serves_tls: ClassVar[bool] = True
+    name: ClassVar[str] = "plain-only"
+    serves_tls: ClassVar[bool] = False
 
 
 def command(backend: type[ThreadedBackend], tmp_path: Path) -> tuple[Command, io.StringIO]:
@@ -34,7 +35,7 @@ def command(backend: type[ThreadedBackend], tmp_path: Path) -> tuple[Command, io
 
 
 def test_with_a_certificate_the_banner_and_ready_line_say_https(tmp_path: Path) -> None:
-    cmd, out = command(TLSBackend, tmp_path)
+    cmd, out = command(ThreadedBackend, tmp_path)
     cmd.prepare_https()
     assert cmd.protocol == "https"
     cmd.on_bind(8443)
@@ -47,8 +48,8 @@ def test_with_a_certificate_the_banner_and_ready_line_say_https(tmp_path: Path) 
 
 
 def test_a_backend_that_cannot_wrap_its_sockets_is_refused(tmp_path: Path) -> None:
-    cmd, _ = command(ThreadedBackend, tmp_path)
-    with pytest.raises(ConfigurationError, match="The threaded backend cannot serve HTTPS yet"):
+    cmd, _ = command(PlainOnlyBackend, tmp_path)
+    with pytest.raises(ConfigurationError, match="The plain-only backend does not serve HTTPS"):
         cmd.prepare_https()
     assert cmd.protocol == "http"
 

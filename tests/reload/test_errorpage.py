@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import http.client
 import socket
+import ssl
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from devserver.backends.adoption import HandedConnection
 from devserver.reload.errorpage import ErrorPageServer, crash_details, render_page
+from devserver.tls.context import server_context
+from devserver.tls.files import TLSFiles
 
 OUTPUT = """[29/Nov/2026 10:00:00] "GET / HTTP/1.1" 200 12
 Traceback (most recent call last):
@@ -145,3 +149,38 @@ def test_a_held_connection_still_silent_is_given_back_on_stop(
     assert server_side.fileno() != -1
     client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert server_side.recv(100).startswith(b"GET / HTTP/1.1")  # unanswered, unread
+
+
+# -- over HTTPS ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def https_pages(listener: socket.socket, combined: Path) -> Iterator[ErrorPageServer]:
+    server = ErrorPageServer(
+        listener, render_page("It crashed.", crash_details(OUTPUT)), tls=server_context(TLSFiles(combined))
+    )
+    server.start()
+    yield server
+    server.stop()
+    assert server.wait_idle(10)
+
+
+def test_over_https_the_page_follows_the_handshake(
+    listener: socket.socket, https_pages: ErrorPageServer, combined: Path
+) -> None:
+    context = ssl.create_default_context(cafile=str(combined))
+    connection = http.client.HTTPSConnection("127.0.0.1", listener.getsockname()[1], timeout=10, context=context)
+    try:
+        connection.request("GET", "/")
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    assert response.status == 500
+    assert b"SyntaxError: &#x27;(&#x27; was never closed" in body
+
+
+def test_over_https_plain_http_is_told_the_url(listener: socket.socket, https_pages: ErrorPageServer) -> None:
+    status, _, body = request(listener)
+    assert status == 400
+    assert f"Use https://127.0.0.1:{listener.getsockname()[1]}/any/path/?q=1".encode() in body

@@ -147,7 +147,10 @@ class Command(RunserverCommand):
             self.stdout.write(created)
         server_context(files)
         if not getattr(self.backend_class, "serves_tls", False):
-            raise ConfigurationError(f"The {self.backend_class.name} backend cannot serve HTTPS yet.")
+            raise ConfigurationError(
+                f"The {self.backend_class.name} backend does not serve HTTPS (its class does not set "
+                "serves_tls = True): use --backend threaded or single."
+            )
         self.protocol = "https"
 
     def prepare_debugger(self, **options: Any) -> None:
@@ -318,7 +321,12 @@ class Command(RunserverCommand):
             return None
         from ...smoke import SmokeCheck  # only --check needs it; startup time counts
 
-        check = SmokeCheck(paths, readiness.host, readiness.port)
+        tls = None
+        if self.server_config.cert_file is not None:
+            from ...tls.context import client_context
+
+            tls = client_context(self.server_config.cert_file)  # the certificate served is the one given
+        check = SmokeCheck(paths, readiness.host, readiness.port, tls=tls)
         check.start(when_done=backend.shutdown)
         return check
 
