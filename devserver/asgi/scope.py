@@ -25,11 +25,21 @@ class ScopeBuilder:
     to the same ``META`` key.
     """
 
-    __slots__ = ("_names", "root_path", "server", "state")
+    __slots__ = ("_http_scheme", "_names", "_websocket_scheme", "root_path", "server", "state")
 
-    def __init__(self, server: tuple[str, int], *, root_path: str = "", state: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        server: tuple[str, int],
+        *,
+        root_path: str = "",
+        state: dict[str, Any] | None = None,
+        secure: bool = False,
+    ) -> None:
         self.server = server
         self.root_path = root_path
+        #: ``secure``: the connections are TLS (``--cert-file``): https and wss.
+        self._http_scheme = "https" if secure else "http"
+        self._websocket_scheme = "wss" if secure else "ws"
         #: The lifespan namespace; each scope gets a shallow copy of it.
         self.state: dict[str, Any] = {} if state is None else state
         #: Header name as received → lowercased ("" for names dropped).
@@ -42,7 +52,7 @@ class ScopeBuilder:
             "asgi": {"version": ASGI_VERSION, "spec_version": HTTP_SPEC_VERSION},
             "http_version": request.http_version,
             "method": request.method,
-            "scheme": "http",
+            "scheme": self._http_scheme,
             "path": decode_path(raw_path),
             "raw_path": raw_path,
             "query_string": request.query,
@@ -59,7 +69,7 @@ class ScopeBuilder:
             "type": "websocket",
             "asgi": {"version": ASGI_VERSION, "spec_version": WEBSOCKET_SPEC_VERSION},
             "http_version": request.http_version,
-            "scheme": "ws",
+            "scheme": self._websocket_scheme,
             "path": decode_path(raw_path),
             "raw_path": raw_path,
             "query_string": request.query,

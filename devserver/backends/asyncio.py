@@ -20,6 +20,7 @@ import importlib
 import logging
 import signal
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -66,14 +67,25 @@ class AsyncioBackend:
     multithread: ClassVar[bool] = False
     #: The application interface this backend serves (the WSGI backends serve "wsgi").
     interface: ClassVar[str] = "asgi"
+    #: ``--cert-file``: asyncio's own TLS, the handshake bounded by HEADER_TIMEOUT.
+    serves_tls: ClassVar[bool] = True
 
     def __init__(self, listener: socket.socket, application: ASGIApplication, config: ServerConfig) -> None:
         self.listener = listener
         self.application = application
         self.config = config
         host, port = listener.getsockname()[:2]
+        self.tls: ssl.SSLContext | None = None
+        if config.cert_file is not None:
+            from ..tls.context import configured_context  # ssl's certificate loading: only for HTTPS
+
+            self.tls = configured_context(config)
+        #: A TLS session lives in the process that negotiated it: such connections are not handed over.
+        self.hands_over_connections = self.tls is None
+        #: Where the listening socket is, for the URL a plain-HTTP request on the HTTPS port is told to use.
+        self.listening = (str(host), int(port))
         self.state: dict[str, Any] = {}
-        self.scopes = ScopeBuilder((str(host), int(port)), state=self.state)
+        self.scopes = ScopeBuilder((str(host), int(port)), state=self.state, secure=self.tls is not None)
         self.checker = StartChecker()
         self.connections: set[ConnectionProtocol] = set()
         self.tasks: set[asyncio.Task[None]] = set()
@@ -249,18 +261,29 @@ class AsyncioBackend:
         self._stop_requested = asyncio.Event()
         if self._stopping:
             self._stop_requested.set()
-        server = await loop.create_server(
-            lambda: ConnectionProtocol(self), sock=self.listener, backlog=BACKLOG, start_serving=True
-        )
+        stop_accepting = await self._accept_connections(loop)
         sweeper = loop.create_task(self._sweep())
         with _signals_wake(loop):
             try:
                 await self._stop_requested.wait()
             finally:
-                server.close()
+                stop_accepting()
                 await self._drain()
                 sweeper.cancel()
                 await self.lifespan.shutdown(self.config.shutdown_timeout or CANCEL_GRACE)
+
+    async def _accept_connections(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+        """Start accepting (HTTPS: each connection sorted by its first byte); returns what stops it."""
+        if self.tls is not None:
+            from .tlsaccept import TLSAcceptor
+
+            acceptor = TLSAcceptor(self, self.tls, self.listener)
+            acceptor.start()
+            return acceptor.close
+        server = await loop.create_server(
+            lambda: ConnectionProtocol(self), sock=self.listener, backlog=BACKLOG, start_serving=True
+        )
+        return server.close
 
     def cut_in_flight(self, *, open_ended_only: bool = False) -> None:
         """Cut the responses under way (only streams with nothing left to finish, if asked),

@@ -21,12 +21,13 @@ import socket
 import time
 from typing import TYPE_CHECKING, Final, cast
 
-from ..accesslog import log_https_attempt, log_request
+from ..accesslog import log_http_attempt, log_https_attempt, log_request
 from ..asgi.cycle import HIGH_WATER, HTTPCycle
 from ..http.connection import CLOSED, NEED_DATA, HTTPConnection
 from ..http.errors import HTTPError, RequestTimeout, ServiceUnavailable
 from ..http.parser import MESSAGE_END, BodyChunk, Request, TLSHandshakeReceived
 from ..http.response import error_response
+from ..tls.plain import PlainHTTPOnTLSPort, plain_http_refusal
 from ..wsgi.gateway import ClientDisconnected
 from .base import FIRST_REQUEST_GRACE
 from .transport import LINGER_SECONDS
@@ -45,8 +46,10 @@ _NEVER: Final = math.inf
 class ConnectionProtocol(asyncio.Protocol):
     """An HTTP/1.1 connection serving ASGI requests one after another (or a websocket)."""
 
-    def __init__(self, backend: AsyncioBackend, received: bytes = b"") -> None:
+    def __init__(self, backend: AsyncioBackend, received: bytes = b"", *, plain_on_tls: bool = False) -> None:
         self.backend = backend
+        #: Plain HTTP on the port that serves HTTPS: its request is answered with a 400 naming the URL.
+        self.plain_on_tls = plain_on_tls
         #: Bytes another process read from this connection before handing it over.
         self._received_before = received
         self.transport: asyncio.Transport | None = None
@@ -268,6 +271,9 @@ class ConnectionProtocol(asyncio.Protocol):
         if self.overloaded:
             self._refuse(backend.overload_error(), request.request_line)
             return
+        if self.plain_on_tls:
+            self._refuse(plain_http_refusal(request, backend.listening), request.request_line)
+            return
         if request.upgrade and _wants_websocket(request):
             self._upgrade(request)
             return
@@ -327,7 +333,10 @@ class ConnectionProtocol(asyncio.Protocol):
             transport.abort()
             return
         transport.write(error_response(error.status, error.detail))
-        log_request(request_line, error.status.value, 0, 0.0)
+        if isinstance(error, PlainHTTPOnTLSPort):
+            log_http_attempt(error.url)
+        else:
+            log_request(request_line, error.status.value, 0, 0.0)
         self._resume_reading()
         self.deadline = time.monotonic() + LINGER_SECONDS
         if transport.can_write_eof():
