@@ -24,7 +24,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Protocol
 
 from ..asgi.headers import StartChecker
 from ..asgi.lifespan import Lifespan
@@ -58,6 +58,35 @@ def loop_factory(choice: str = "auto") -> Callable[[], asyncio.AbstractEventLoop
         return asyncio.new_event_loop
     factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
     return factory
+
+
+class Accepting(Protocol):
+    """What accepts this backend's connections, as the stop sees it."""
+
+    def close(self) -> None:
+        """Stop accepting (connections accepted already go on to their protocol)."""
+
+    @property
+    def pending(self) -> int:
+        """Connections accepted that have no protocol yet (a TLS handshake under way)."""
+
+    def abandon(self) -> None:
+        """At the drain deadline: close what is still pending."""
+
+
+class _ServerAccepting:
+    """Plain HTTP: asyncio's server, whose accepted connections get their protocol at once."""
+
+    pending: Final = 0
+
+    def __init__(self, server: asyncio.Server) -> None:
+        self._server = server
+
+    def close(self) -> None:
+        self._server.close()
+
+    def abandon(self) -> None:
+        pass
 
 
 class AsyncioBackend:
@@ -100,7 +129,8 @@ class AsyncioBackend:
         self._context = contextvars.Context()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested: asyncio.Event | None = None
-        self._all_closed: asyncio.Event | None = None
+        #: While draining: set whenever a connection or a pending accept ends, to look again.
+        self._drain_wake: asyncio.Event | None = None
         self._started = False
         self._stopping = False
         #: Application work was cut at the drain deadline; some of it may still run in a thread.
@@ -113,6 +143,11 @@ class AsyncioBackend:
     @property
     def stopping(self) -> bool:
         return self._stopping
+
+    @property
+    def draining(self) -> bool:
+        """The stop has begun with the connections there were: later ones are settled one by one."""
+        return self._drain_wake is not None
 
     @classmethod
     def describe(cls, config: ServerConfig) -> str:
@@ -239,8 +274,18 @@ class AsyncioBackend:
 
     def release(self, connection: ConnectionProtocol) -> None:
         self.connections.discard(connection)
-        if not self.connections and self._all_closed is not None:
-            self._all_closed.set()
+        self.wake_drain()
+
+    def wake_drain(self) -> None:
+        """A connection or a pending accept has ended: the drain looks whether all are done."""
+        if self._drain_wake is not None:
+            self._drain_wake.set()
+
+    def settle(self, connection: ConnectionProtocol) -> None:
+        """What the stop does with each connection: on a restart an idle one goes to the next
+        process; otherwise it closes when idle, or after the request under way."""
+        if not self.hand_over(connection):
+            connection.begin_shutdown(restart=self.restarting)
 
     def overload_error(self) -> ServiceUnavailable:
         return ServiceUnavailable(f"Too many connections (the limit is {self.config.max_connections}).")
@@ -261,29 +306,29 @@ class AsyncioBackend:
         self._stop_requested = asyncio.Event()
         if self._stopping:
             self._stop_requested.set()
-        stop_accepting = await self._accept_connections(loop)
+        accepting = await self._accept_connections(loop)
         sweeper = loop.create_task(self._sweep())
         with _signals_wake(loop):
             try:
                 await self._stop_requested.wait()
             finally:
-                stop_accepting()
-                await self._drain()
+                accepting.close()
+                await self._drain(accepting)
                 sweeper.cancel()
                 await self.lifespan.shutdown(self.config.shutdown_timeout or CANCEL_GRACE)
 
-    async def _accept_connections(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
-        """Start accepting (HTTPS: each connection sorted by its first byte); returns what stops it."""
+    async def _accept_connections(self, loop: asyncio.AbstractEventLoop) -> Accepting:
+        """Start accepting (HTTPS: each connection sorted by its first byte)."""
         if self.tls is not None:
             from .tlsaccept import TLSAcceptor
 
             acceptor = TLSAcceptor(self, self.tls, self.listener)
             acceptor.start()
-            return acceptor.close
+            return acceptor
         server = await loop.create_server(
             lambda: ConnectionProtocol(self), sock=self.listener, backlog=BACKLOG, start_serving=True
         )
-        return server.close
+        return _ServerAccepting(server)
 
     def cut_in_flight(self, *, open_ended_only: bool = False) -> None:
         """Cut the responses under way (only streams with nothing left to finish, if asked),
@@ -308,19 +353,21 @@ class AsyncioBackend:
             for connection in [c for c in self.connections if c.deadline <= now]:
                 connection.expire(now)
 
-    async def _drain(self) -> None:
-        """Let requests in flight finish (until the deadline), then cut what is left."""
-        self._all_closed = asyncio.Event()
+    async def _drain(self, accepting: Accepting) -> None:
+        """Let requests in flight finish (until the deadline), then cut what is left.
+
+        A connection accepted before the stop may still be in its TLS handshake: it is waited
+        for too, and settled like the others once it connects (its request is served)."""
+        wake = self._drain_wake = asyncio.Event()
         for connection in list(self.connections):
-            if not self.hand_over(connection):  # idle ones go to the next process on a restart
-                connection.begin_shutdown(restart=self.restarting)
-        if not self.connections:
-            self._all_closed.set()
+            self.settle(connection)
         deadline = time.monotonic() + self.config.shutdown_timeout
-        while (remaining := deadline - time.monotonic()) > 0 and not self._all_closed.is_set():
+        while (remaining := deadline - time.monotonic()) > 0 and (self.connections or accepting.pending):
             self._cut(open_ended_only=True)  # again and again: a view may return a stream meanwhile
+            wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._all_closed.wait(), min(remaining, CUT_INTERVAL))
+                await asyncio.wait_for(wake.wait(), min(remaining, CUT_INTERVAL))
+        accepting.abandon()
         self.cut_in_flight()
         for connection in list(self.connections):
             connection.abort()

@@ -89,6 +89,8 @@ class ConnectionProtocol(asyncio.Protocol):
         if self._received_before:  # before anything the transport reads
             self.data_received(self._received_before)
             self._received_before = b""
+        if backend.draining:  # accepted before the stop, connected after it (a TLS handshake)
+            backend.settle(self)
 
     def data_received(self, data: bytes) -> None:
         websocket = self.websocket

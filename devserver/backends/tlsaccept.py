@@ -6,6 +6,10 @@ first byte, as the WSGI backends do: a TLS record goes to asyncio's TLS with wha
 HEADER_TIMEOUT for its handshake (a failure is logged as they log it); anything else is plain
 HTTP, served by the usual protocol, which answers its request with a 400 naming the ``https://``
 URL. A client that sends nothing is closed at HEADER_TIMEOUT.
+
+On a stop, what was accepted is still served: a silent connection gets FIRST_REQUEST_GRACE to
+speak (as on the WSGI backends) and a handshake under way may finish; the backend's drain waits
+for both (:attr:`TLSAcceptor.pending`) until its deadline.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from ..tls.handshake import log_failed, log_failure
 from ..tls.plain import is_tls_record
+from .base import FIRST_REQUEST_GRACE
 from .protocol import ConnectionProtocol
 
 if TYPE_CHECKING:
@@ -39,19 +44,32 @@ class TLSAcceptor:
         self._loop = asyncio.get_running_loop()
         #: Accepted, first byte not seen yet: socket → the timer that closes it at the deadline.
         self._waiting: dict[socket.socket, asyncio.TimerHandle] = {}
-        self._handshakes: set[asyncio.Task[None]] = set()
+        #: Sorted, not connected to a protocol yet: the TLS handshakes (and plain connections) under way.
+        self._connecting: set[asyncio.Task[Any]] = set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._waiting) + len(self._connecting)
 
     def start(self) -> None:
         self._listener.setblocking(False)
         self._loop.add_reader(self._listener.fileno(), self._accept)
 
     def close(self) -> None:
-        """Stop accepting; connections still silent are closed (handshakes under way finish)."""
+        """Stop accepting; a connection still silent gets FIRST_REQUEST_GRACE to speak."""
         with contextlib.suppress(ValueError, OSError):
             self._loop.remove_reader(self._listener.fileno())
+        for sock, timer in list(self._waiting.items()):
+            if timer.when() > self._loop.time() + FIRST_REQUEST_GRACE:
+                timer.cancel()
+                self._waiting[sock] = self._loop.call_later(FIRST_REQUEST_GRACE, self._expire, sock)
+
+    def abandon(self) -> None:
+        """The backend's drain deadline: close what has not connected."""
         for sock in list(self._waiting):
-            self._forget(sock)
-            sock.close()
+            self._expire(sock)
+        for task in list(self._connecting):
+            task.cancel()
 
     def _accept(self) -> None:
         while True:
@@ -80,13 +98,12 @@ class TLSAcceptor:
         self._forget(sock)
         if not first:  # gone before a word
             sock.close()
+            self._backend.wake_drain()
         elif is_tls_record(first):
             timeout = max(deadline - time.monotonic(), 0.01)
-            task = self._loop.create_task(self._handshake(sock, client, timeout))
-            self._handshakes.add(task)
-            task.add_done_callback(self._handshakes.discard)
+            self._connect(self._handshake(sock, client, timeout))
         else:
-            self._serve(sock, lambda: ConnectionProtocol(self._backend, plain_on_tls=True))
+            self._connect(self._serve_plain(sock))
 
     async def _handshake(self, sock: socket.socket, client: tuple[str, int], timeout: float) -> None:
         try:
@@ -102,15 +119,34 @@ class TLSAcceptor:
         except OSError as error:
             log_failed(client, error)
             sock.close()
+        except asyncio.CancelledError:  # abandoned at the drain deadline
+            sock.close()
+            raise
 
-    def _serve(self, sock: socket.socket, protocol: Callable[[], ConnectionProtocol]) -> None:
-        task = self._loop.create_task(self._loop.connect_accepted_socket(protocol, sock))
-        task.add_done_callback(lambda done: done.cancelled() or done.exception())  # a vanished client
+    async def _serve_plain(self, sock: socket.socket) -> None:
+        """Plain HTTP on the HTTPS port: the usual protocol, which answers with a 400 naming the URL."""
+        try:
+            await self._loop.connect_accepted_socket(lambda: ConnectionProtocol(self._backend, plain_on_tls=True), sock)
+        except OSError:  # the client vanished meanwhile
+            sock.close()
+        except asyncio.CancelledError:
+            sock.close()
+            raise
+
+    def _connect(self, connecting: Coroutine[Any, Any, None]) -> None:
+        task = self._loop.create_task(connecting)
+        self._connecting.add(task)
+        task.add_done_callback(self._connected)
+
+    def _connected(self, task: asyncio.Task[None]) -> None:
+        self._connecting.discard(task)
+        self._backend.wake_drain()
 
     def _expire(self, sock: socket.socket) -> None:
-        """HEADER_TIMEOUT passed without a byte: the connection is closed, unlogged."""
+        """HEADER_TIMEOUT (or the grace on a stop) passed without a byte: closed, unlogged."""
         self._forget(sock)
         sock.close()
+        self._backend.wake_drain()
 
     def _forget(self, sock: socket.socket) -> None:
         timer = self._waiting.pop(sock, None)

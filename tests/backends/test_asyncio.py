@@ -4,10 +4,12 @@ backend to another (what a reload's hand-over of idle keep-alive connections nee
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from devserver.backends.adoption import HandedConnection
@@ -31,10 +33,11 @@ def answering(name: str) -> Any:
 
 
 @contextmanager
-def serving(name: str) -> Iterator[tuple[AsyncioBackend, int]]:
+def serving(name: str, cert_file: Path | None = None) -> Iterator[tuple[AsyncioBackend, int]]:
     listener = bind_listener("127.0.0.1", 0, ipv6=False)
     port = int(listener.getsockname()[1])
-    backend = AsyncioBackend(listener, answering(name), ServerConfig(shutdown_timeout=1))
+    config = ServerConfig(shutdown_timeout=1, cert_file=None if cert_file is None else str(cert_file))
+    backend = AsyncioBackend(listener, answering(name), config)
     backend.start()  # on this thread: the loop is created here, then runs on the serving thread
     thread = threading.Thread(target=backend.serve_forever, daemon=True)
     thread.start()
@@ -103,3 +106,49 @@ def test_adopted_socket_is_served_with_the_bytes_read_before() -> None:
                 reply += chunk
     assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
     assert reply.endswith(b"\r\n\r\nnew")
+
+
+def test_a_tls_handshake_under_way_when_the_stop_begins_is_finished_and_its_request_served(combined: Path) -> None:
+    """The connection was accepted before the stop: the client is owed an answer, as on a plain port."""
+    with serving("secure", cert_file=combined) as (backend, port):
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ssl.create_default_context(cafile=str(combined)).wrap_bio(
+            incoming, outgoing, server_hostname="127.0.0.1"
+        )
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+
+            def step_handshake() -> bool:
+                try:
+                    tls.do_handshake()
+                    return True
+                except ssl.SSLWantReadError:
+                    return False
+                finally:
+                    if pending := outgoing.read():
+                        sock.sendall(pending)
+
+            assert not step_handshake()  # the ClientHello is sent
+            incoming.write(sock.recv(65536))  # the server's answer: its handshake is under way
+            backend.shutdown()
+            wait_until(lambda: backend.draining)
+            while not step_handshake():
+                incoming.write(sock.recv(65536))
+            tls.write(build_request("GET", "/"))
+            sock.sendall(outgoing.read())
+            received = b""
+            while True:
+                try:
+                    if not (data := tls.read(65536)):
+                        break  # close_notify
+                    received += data
+                except ssl.SSLWantReadError:
+                    data = sock.recv(65536)
+                    if not data:
+                        break
+                    incoming.write(data)
+                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                    break
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 ")
+        assert b"connection: close" in head.lower()  # served during the stop, then closed
+        assert body == b"secure"

@@ -31,7 +31,7 @@ def test_the_crash_page_speaks_tls(
     original = project.views.read_text()
     project.views.write_text(original + "\nbroken = (\n")
     _, page = project.wait_for("/hello/", lambda status, body: status == 500)  # over TLS, certificate checked
-    assert b"<pre>Traceback (most recent call last):" in page
+    assert b"<pre>Traceback (most recent call last):" in page, project.server.output()
     assert b"SyntaxError" in page
     line = project.server.wait_for_line(lambda text: CRASHED.match(text) is not None, DEADLINE)
     assert f":{project.server.port}/" in line

@@ -31,13 +31,12 @@ def secure_project(start_server: ServerFactory, combined: Path) -> Iterator[Devr
     server.stop()
 
 
-def connect(server: DevrunProcess, path: str, cert_file: Path, **options: object) -> websocket.WebSocket:
+def connect(server: DevrunProcess, path: str, cert_file: Path) -> websocket.WebSocket:
     """A ``wss://`` client that trusts only the certificate the server was given."""
     return websocket.create_connection(
         f"wss://{server.host}:{server.port}{path}",
         timeout=10,
         sslopt={"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": str(cert_file), "check_hostname": False},
-        **options,
     )
 
 
