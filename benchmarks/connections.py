@@ -31,13 +31,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from .clients import BackgroundClient
 from .reload import HELLO, copy_project
 from .servers import HOST, REPO, START_TIMEOUT, STOP_TIMEOUT, free_port, migrated_database, server_env
 
@@ -163,32 +163,23 @@ def serving(contender: Contender, database: Path, work: Path, label: str) -> Ite
         server.stop()
 
 
-class BusyClient:
+class BusyClient(BackgroundClient):
     """Reuses one connection as fast as it can; reconnects after an error, which counts."""
 
     def __init__(self, server: Server, results: Results) -> None:
+        super().__init__()
         self.server, self.results = server, results
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> BusyClient:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
+    def run(self) -> None:
         connection = self.server.connection()
-        while not self._stop.is_set():
+        while not self.stopping.is_set():
             self.results.busy_requests += 1
             try:
                 self.server.get(connection)
             except (OSError, http.client.HTTPException):
                 self.results.busy_failures += 1
                 connection.close()
-                self._stop.wait(RETRY_AFTER)  # a refused connection fails at once: count failures, not spins
+                self.stopping.wait(RETRY_AFTER)  # a refused connection fails at once: count failures, not spins
         connection.close()
 
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from .proctree import cpu_seconds, process_tree
 from .servers import HOST, REPO, free_port
 from .sites import Site, build_heavy, build_modules
 
@@ -54,7 +55,6 @@ EDIT_TIMEOUT: Final = 90.0
 #: while its new child takes its first snapshot): it is saved again, and left out of the median.
 MISSED_AFTER: Final = 20.0
 START_TIMEOUT: Final = 120.0
-_TICKS: Final = 100
 
 
 @dataclass
@@ -124,22 +124,11 @@ class Server:
         raise RuntimeError(f"{self.contender} never answered {accept!r} on {path}; log:\n{tail}")
 
     def tree(self) -> list[int]:
-        pids, found = [self.process.pid], []
-        while pids:
-            pid = pids.pop()
-            found.append(pid)
-            with contextlib.suppress(OSError):
-                for task in Path(f"/proc/{pid}/task").iterdir():
-                    pids.extend(int(child) for child in (task / "children").read_text().split())
-        return found
+        """This process and its descendants (the reloader's children, a spare)."""
+        return process_tree(self.process.pid)
 
     def cpu_seconds(self) -> float:
-        total = 0
-        for pid in self.tree():
-            with contextlib.suppress(OSError, IndexError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-        return total / _TICKS
+        return cpu_seconds(self.tree())
 
     def settle(self, quiet: float = 2.0, timeout: float = 120.0) -> None:
         """Wait until the tree used under 2 % of a core for two one-second windows in a row

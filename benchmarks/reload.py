@@ -32,20 +32,20 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from .clients import BackgroundClient
+from .proctree import cpu_seconds, process_tree
 from .servers import HOST, REPO, START_TIMEOUT, STOP_TIMEOUT, free_port, migrated_database, server_env
 
 HELLO: Final = re.compile(r'HttpResponse\("Hello, [^"]*"')
 POLL_EVERY: Final = 0.02
 EDIT_TIMEOUT: Final = 30.0
 _RETRY_WAIT: Final = 0.002
-_TICKS: Final = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 @dataclass(frozen=True)
@@ -141,22 +141,10 @@ class Server:
 
     def tree(self) -> list[int]:
         """This process and its descendants (the reloader's children, a spare)."""
-        pids, found = [self.process.pid], []
-        while pids:
-            pid = pids.pop()
-            found.append(pid)
-            with contextlib.suppress(OSError):
-                for task in Path(f"/proc/{pid}/task").iterdir():
-                    pids.extend(int(child) for child in (task / "children").read_text().split())
-        return found
+        return process_tree(self.process.pid)
 
     def cpu_seconds(self) -> float:
-        total = 0
-        for pid in self.tree():
-            with contextlib.suppress(OSError, IndexError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / _TICKS
+        return cpu_seconds(self.tree())
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -178,24 +166,15 @@ def serving(contender: Contender, project: Path, database: Path, logs: Path) -> 
         server.stop()
 
 
-class Poller:
+class Poller(BackgroundClient):
     """A client requesting ``/hello/`` every 20 ms on a fresh connection; counts failures."""
 
     def __init__(self, server: Server, results: EditResults) -> None:
+        super().__init__()
         self.server, self.results = server, results
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> Poller:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(POLL_EVERY):
+    def run(self) -> None:
+        while not self.stopping.wait(POLL_EVERY):
             try:
                 status, _ = self.server.get()
             except (OSError, http.client.HTTPException):

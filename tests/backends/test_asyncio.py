@@ -112,9 +112,7 @@ def test_a_tls_handshake_under_way_when_the_stop_begins_is_finished_and_its_requ
     """The connection was accepted before the stop: the client is owed an answer, as on a plain port."""
     with serving("secure", cert_file=combined) as (backend, port):
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-        tls = ssl.create_default_context(cafile=str(combined)).wrap_bio(
-            incoming, outgoing, server_hostname="127.0.0.1"
-        )
+        tls = ssl.create_default_context(cafile=str(combined)).wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
 
             def step_handshake() -> bool:

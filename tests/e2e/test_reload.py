@@ -24,7 +24,7 @@ import pytest
 
 from devserver.readiness import READY_LINE_PREFIX
 
-from ..server import REPO, STARTING, DevrunProcess, backend_env, fetch
+from ..server import REPO, URL_LINE, DevrunProcess, backend_env, fetch
 
 DEADLINE = 30.0
 RELOADED = re.compile(r"^(?P<reason>.+ changed(?: \(and (?P<more>\d+) more\))?), reloaded in (?P<ms>\d+) ms$")
@@ -176,8 +176,8 @@ def test_an_edit_is_served_by_a_new_child_on_the_same_port(
     assert reload["reason"] == "shop/views.py changed"
     assert int(reload["ms"]) < 10_000
     assert project.pid() != before
-    banners = [line for line in project.server.lines[mark:] if STARTING in line]
-    assert banners == [f"{STARTING} http://127.0.0.1:{port}/"]
+    banners = [match[1] for line in project.server.lines[mark:] if (match := URL_LINE.search(line))]
+    assert banners == [f"http://127.0.0.1:{port}/"]  # one banner (its words name the interface on Django 6.1)
 
 
 def test_a_template_edit_is_served_without_a_restart(start_reloading: Callable[..., Reloading]) -> None:
@@ -268,7 +268,7 @@ def test_no_request_fails_while_a_client_polls_across_reloads(
     assert failures == []
     assert project.failures == []
     assert {status for status, _ in answers} == {200}
-    assert len(answers) > 10
+    assert len({body for _, body in answers}) >= 2  # the poller's requests spanned a reload at least
     assert project.server.port == port
 
 
