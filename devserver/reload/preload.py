@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any, Final, NoReturn
 
+from .ahead import go_ahead
 from .handoff import (
     CONTROL_FD_ENV,
     DECLINED,
@@ -39,6 +40,7 @@ from .handoff import (
     encode_message,
 )
 from .inventory import Inventory, Recorder
+from .paths import PathRules
 from .tripwire import Tripwire
 
 #: Variables that differ between any two starts; any other difference makes the spare stale.
@@ -128,6 +130,8 @@ class SetupPause:
             self._setup(*args, **kwargs)
         except BaseException as error:  # raised later, by the process that serves (if any)
             failure = error
+        else:
+            go_ahead(sys.argv, PathRules.for_this_interpreter().in_environment)
         self.pause(failure)
 
     def pause(self, failure: BaseException | None) -> None:

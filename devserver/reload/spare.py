@@ -6,7 +6,7 @@ This one is the fallback when that one loaded something that changed (a ``models
 the settings): it never imports the project, so only a change to Django itself spoils it.
 
 Starting Python and importing Django takes about two thirds of a restart, and none of it
-depends on the project. So, once a child serves, the supervisor starts a spare that
+depends on the project. So, once a child has settled, the supervisor starts a spare that
 imports the framework (never the project: ``DJANGO_SETTINGS_MODULE`` is hidden meanwhile,
 so any module that reads settings at import time is left out) and waits. At the next
 restart the supervisor sends it the child's environment and command line, and the spare
@@ -57,10 +57,10 @@ PRELOAD: Final = (
 )
 
 
-def preload(names: Iterable[str]) -> None:
-    """Import ``names`` with settings out of reach; a module that fails is rolled back
-    whole (with whatever it imported), so nothing half-initialised stays behind."""
-    hidden = os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+def preload(names: Iterable[str], *, hide_settings: bool = True) -> None:
+    """Import ``names`` (with settings out of reach, unless told otherwise); a module that
+    fails is rolled back whole (with whatever it imported), so nothing half-initialised stays."""
+    hidden = os.environ.pop("DJANGO_SETTINGS_MODULE", None) if hide_settings else None
     try:
         for name in names:
             before = set(sys.modules)

@@ -68,6 +68,10 @@ def value(request: HttpRequest, name: str) -> HttpResponse:
         import edpkg
 
         return HttpResponse(str(edpkg.VALUE))
+    if name == "library-migration":
+        import importlib
+
+        return HttpResponse(str(importlib.import_module("spareplugins.migrations.0001_initial").VALUE))
     return HttpResponse("unknown", status=404)
 
 
@@ -173,6 +177,28 @@ class PluginsConfig(AppConfig):
     def ready(self) -> None:
         autodiscover_modules("plugins")
 '''
+LIBRARY_MIGRATION = """
+from django.db import migrations
+
+VALUE = "one"
+
+
+class Migration(migrations.Migration):
+    operations = []
+"""
+PROJECT_DEVRUN = """
+from devserver.management.commands.devrun import Command as DevrunCommand
+
+GREETING = "one"
+
+
+class Command(DevrunCommand):
+    \"\"\"A project's own devrun (an app listed before devserver), as code that subclasses runserver does.\"\"\"
+
+    def on_bind(self, server_port: int) -> None:
+        super().on_bind(server_port)
+        self.stdout.write(f"project devrun: {GREETING}")
+"""
 TAGS = """
 from django import template
 
@@ -309,9 +335,11 @@ def start_spared(
     """``devrun -v 2`` from the throwaway virtualenv in a copy of the project; stopped by PID."""
     started: list[DevrunProcess] = []
 
-    def start(env: dict[str, str] | None = None) -> Spared:
+    def start(env: dict[str, str] | None = None, prepare: Callable[[Path], None] | None = None) -> Spared:
         root = copy_project(tmp_path / f"project{len(started)}")
         write_project(root)
+        if prepare is not None:
+            prepare(root)
         exclude = ["--reload-exclude", str(REPO / "devserver")]
         server = DevrunProcess(
             ["127.0.0.1:0", "-v", "2", *exclude],
@@ -433,3 +461,47 @@ def test_nothing_leaks_from_the_spare_into_the_child(start_spared: Callable[...,
     assert spared["threads"] == ["spare-test-ticker"]
     assert spared["database_files"] == 0
     assert spared["set_by_settings"]
+
+
+def test_a_changed_migration_of_a_library_is_served(
+    start_spared: Callable[..., Spared], environment: Environment
+) -> None:
+    """The set-up spare imports the libraries' migration modules ahead (the child's migrations
+    check would): one that changes in site-packages (not watched) must not be served stale."""
+    migrations = environment.site_packages / "spareplugins" / "migrations"
+    migrations.mkdir()
+    (migrations / "__init__.py").write_text("")
+    (migrations / "0001_initial.py").write_text(LIBRARY_MIGRATION)
+    project = start_spared()
+    assert project.get("/value/library-migration/") == (200, b"one")
+
+    def upgrade_the_library_then_edit_a_view() -> None:
+        edit(migrations / "0001_initial.py", '"one"', '"three"')  # another size: a stale .pyc cannot pass
+        edit(project.views, '"Hello, world!"', '"Hello, library!"')  # the restart (site-packages are not watched)
+
+    mark = project.change(upgrade_the_library_then_edit_a_view)
+    project.wait_for("/hello/", lambda status, body: body == b"Hello, library!")
+    assert project.get("/value/library-migration/") == (200, b"three")
+    assert any("0001_initial.py changed" in reason for reason in project.not_used(mark))
+
+
+def test_a_projects_own_devrun_command_edited_is_run(start_spared: Callable[..., Spared]) -> None:
+    """The set-up spare imports the management command ahead, as ``fetch_command`` will: when it
+    is the project's own code, an edit to it is run by the next start."""
+
+    def add_command(root: Path) -> None:
+        (root / "shop" / "management" / "commands").mkdir(parents=True)
+        (root / "shop" / "management" / "__init__.py").write_text("")
+        (root / "shop" / "management" / "commands" / "__init__.py").write_text("")
+        (root / "shop" / "management" / "commands" / "devrun.py").write_text(PROJECT_DEVRUN)
+
+    project = start_spared(prepare=add_command)
+    commands = project.root / "shop" / "management" / "commands"
+    assert (
+        project.server.wait_for_line(lambda line: line.startswith("project devrun: "), DEADLINE)
+        == "project devrun: one"
+    )
+    mark = project.change(lambda: edit(commands / "devrun.py", '"one"', '"three"'))
+    line = project.server.wait_for_line(lambda line: line.startswith("project devrun: "), DEADLINE, mark)
+    assert line == "project devrun: three"
+    assert any("devrun.py changed" in reason for reason in project.not_used(mark))
