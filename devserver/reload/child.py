@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Final, Protocol
 
+from django.core.signals import request_finished
+
 from ..backends.adoption import AdoptingBackend, HandedConnection, takes_part_in_handovers
 from ..conf import ServerConfig
 from ..signals import signals_blocked
@@ -27,6 +29,7 @@ from .handoff import (
     CONTROL_FD_ENV,
     PATCHES_THE_STDLIB,
     READY,
+    SETTLED,
     SPAWNED_AT_ENV,
     ReloadNote,
     config_message,
@@ -47,6 +50,27 @@ class Stoppable(Protocol):
 #: How long a restarting child waits, before it exits, for the supervisor's word that no more
 #: connections are on their way to it (normally already there: it is sent on "restart").
 RELEASE_TIMEOUT: Final = 2.0
+
+
+#: The longest the watcher waits for the first response before it lists what to watch (which
+#: takes a while: it would slow that response, the one a developer who just saved waits for).
+WATCH_AFTER: Final = 0.5
+
+
+class FirstResponse:
+    """Set when Django finishes its first response (``request_finished``), whatever the backend."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        request_finished.connect(self._finished, weak=False, dispatch_uid=id(self))
+
+    def _finished(self, **kwargs: object) -> None:
+        self._event.set()
+
+    def wait(self, timeout: float) -> None:
+        """Until the first response is done, or ``timeout`` seconds; then stop listening."""
+        self._event.wait(timeout)
+        request_finished.disconnect(dispatch_uid=id(self))
 
 
 def _exit_now() -> None:
@@ -128,10 +152,9 @@ class ReloaderChild:
         self._send(config_message(config, spares=PATCHES_THE_STDLIB.isdisjoint(sys.modules)))
 
     def serving(self, backend: Stoppable, config: ServerConfig, *, warn: Callable[[str], None]) -> WatchdogReloader:
-        """Tell the supervisor this child serves (it may warm up a spare now), then watch files
+        """Tell the supervisor this child serves (it passes on what it holds), then watch files
         and act on changes on a daemon thread: a change that needs a restart stops ``backend``
-        gracefully. Being ready does not wait for the watch list (20,000 modules take a while
-        to list): the watcher catches up on every change made since this process was spawned."""
+        gracefully. Being ready does not wait for the watch list (see :meth:`_watch`)."""
         rules = PathRules.for_this_interpreter(include=config.reload_include, exclude=config.reload_exclude)
         reloader = WatchdogReloader(
             on_restart=lambda restart: self.request_restart(restart, backend),
@@ -144,9 +167,24 @@ class ReloaderChild:
         )
         self.reloader = reloader
         self._send(encode_message(READY, adopts=self.take_part_in_handovers(backend)))
+        first_response = FirstResponse()
         with signals_blocked():  # its threads (ours, watchdog's) leave Ctrl-C to the main thread
-            threading.Thread(target=reloader.observe_and_run, name="devserver-watcher", daemon=True).start()
+            threading.Thread(
+                target=self._watch, args=(reloader, first_response), name="devserver-watcher", daemon=True
+            ).start()
         return reloader
+
+    def _watch(self, reloader: WatchdogReloader, first_response: FirstResponse) -> None:
+        """The watcher thread. Listing what to watch takes a while on a large project: it waits
+        until the first response is out (the one a developer who just saved is waiting for),
+        then says so, and the supervisor starts the spares for the next restart (only then,
+        for the same reason). Nothing changed meanwhile is missed: the watcher catches up."""
+        first_response.wait(WATCH_AFTER)
+        try:
+            reloader.start_observing()
+        finally:
+            self._send(encode_message(SETTLED))
+        reloader.run_loop()
 
     def take_part_in_handovers(self, backend: object) -> bool:
         """Let ``backend`` give its idle connections to the supervisor on a restart and adopt

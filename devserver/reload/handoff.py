@@ -60,6 +60,8 @@ class ReloadNote:
 
 #: What a child says on the control socket, one JSON object per line.
 READY: Final = "ready"
+#: Its first response is out and it watches: spares may start now (before, they would slow it).
+SETTLED: Final = "settled"
 RESTART: Final = "restart"
 CONFIG: Final = "config"
 #: Modules that must patch the standard library before anything imports it; a warm spare

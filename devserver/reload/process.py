@@ -34,6 +34,7 @@ from .handoff import (
     DECLINED,
     READY,
     RESTART,
+    SETTLED,
     SPAWNED_AT_ENV,
     WARM,
     ReloadNote,
@@ -54,6 +55,13 @@ _SEND_TIMEOUT: Final = 1.0
 
 @dataclass(frozen=True, slots=True)
 class ChildReady:
+    child: ChildProcess
+
+
+@dataclass(frozen=True, slots=True)
+class ChildSettled:
+    """Its first response is out and it watches the project: spares may start now."""
+
     child: ChildProcess
 
 
@@ -108,7 +116,14 @@ class ConnectionHanded:
 
 #: Everything a process's threads report.
 ProcessEvent = (
-    ChildReady | RestartRequested | ChildExited | ConfigReported | ConnectionHanded | SpareWarm | SpareDeclined
+    ChildReady
+    | ChildSettled
+    | RestartRequested
+    | ChildExited
+    | ConfigReported
+    | ConnectionHanded
+    | SpareWarm
+    | SpareDeclined
 )
 
 
@@ -266,6 +281,8 @@ class ChildProcess:
                             self.adopts = message.get("adopts") is True
                             self.ready = True
                             events.put(ChildReady(self))
+                        elif message["event"] == SETTLED:
+                            events.put(ChildSettled(self))
                         elif message["event"] == RESTART:
                             events.put(RestartRequested(self, note_from_message(message)))
                         elif message["event"] == CONFIG and (config := config_from_message(message)) is not None:

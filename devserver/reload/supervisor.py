@@ -23,10 +23,10 @@ A restarting child hands its idle keep-alive connections over; the supervisor ho
 until the next child serves (:mod:`.held`).
 
 Signals, messages, exits and file changes all arrive as events on one queue (which a
-signal wakes, whichever thread receives it), consumed by one loop. Once a child serves, two
-warm spares get ready for the next restart: one paused at the end of ``django.setup()``
-(:mod:`.preload`), used unless it loaded something that changed, and one with only Django
-imported (:mod:`.spare`) for when it did.
+signal wakes, whichever thread receives it), consumed by one loop. Once a child has settled
+(its first response out, its watch list built), two warm spares get ready for the next
+restart: one paused at the end of ``django.setup()`` (:mod:`.preload`), used unless it loaded
+something that changed, and one with only Django imported (:mod:`.spare`) for when it did.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from .process import (
     ChildExited,
     ChildProcess,
     ChildReady,
+    ChildSettled,
     ConfigReported,
     ConnectionHanded,
     RestartRequested,
@@ -85,6 +86,7 @@ class StopRequested:
 Event = (
     StopRequested
     | ChildReady
+    | ChildSettled
     | RestartRequested
     | ChildExited
     | ConfigReported
@@ -207,6 +209,9 @@ class Supervisor:
                 self._start(event.note)
         elif isinstance(event, ChildReady):
             self._ready(event.child)
+        elif isinstance(event, ChildSettled):
+            if event.child is self.active:
+                self._warm_spare()
         elif isinstance(event, ConfigReported):
             if event.child is self.active:
                 self.config = event.config
@@ -304,10 +309,9 @@ class Supervisor:
             for spare in (self.warm, self.spare):
                 if spare is not None:
                     spare.signal(signal.SIGTERM)
-        self._warm_spare()
 
     def _warm_spare(self, *, second: bool = False) -> None:
-        """Start the spares for the next restart (after a child serves, or while one is down):
+        """Start the spares for the next restart (once a child has settled, or while one is down):
         the set-up one first, the import one once that one is set up (``second``) or gone, so
         that one spare at a time competes with the new child for the CPU."""
         if self._program is None or self.stopping:

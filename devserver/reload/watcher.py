@@ -116,11 +116,6 @@ class WatchdogReloader(autoreload.BaseReloader):
 
     # -- what to watch -----------------------------------------------------------------------
 
-    def observe_and_run(self) -> None:
-        """The watcher thread: :meth:`start_observing`, then :meth:`run_loop` until stopped."""
-        self.start_observing()
-        self.run_loop()
-
     def start_observing(self) -> None:
         """Ask the receivers what to watch, then watch it, and queue whatever changed since
         this process was spawned: a change made while the server already answered (this takes

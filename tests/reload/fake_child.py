@@ -5,8 +5,8 @@ JSON line about itself (then exits 3 after a ``restart`` request, 0 after ``exit
 starts as the plan file (``FAKE_CHILD_PLAN``) says for the Nth process: ``serve``,
 ``crash``, ``crash-in-spare`` (only when it runs in a warm spare), ``killed``, ``usage``
 (a bad setting: one line, exit 2), ``drain`` (serves, and exits 1 only at the second
-SIGTERM, as a draining devrun forced to stop does) or ``config`` (serves, after reporting a
-0.5 s shutdown timeout). On a
+SIGTERM, as a draining devrun forced to stop does), ``config`` (serves, after reporting a
+0.5 s shutdown timeout) or ``unsettled`` (serves, but never says it settled). On a
 ``handover`` request it gives that connection, unanswered, to the supervisor and restarts;
 it answers the connections the supervisor hands it in the same way.
 """
@@ -77,6 +77,8 @@ def serve(number: int, spare: bool, behaviour: str = "serve") -> None:
     if behaviour == "config":
         writer.send(b'{"event": "config", "config": {"shutdown_timeout": 0.5}, "spares": true}\n')
     writer.send(b'{"event": "ready", "adopts": true}\n')
+    if behaviour != "unsettled":
+        writer.send(b'{"event": "settled"}\n')  # no first response to wait for: spares may start
     threading.Thread(target=adopt, args=(control, about(number, spare)), daemon=True).start()
     restart = b'{"event": "restart", "reason": "app.py changed", "started": 0}\n'
     while True:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import signal
 import socket
@@ -11,12 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.core.signals import request_finished
 
 from devserver.backends.adoption import ConnectionHandover, HandedConnection
+from devserver.conf import ServerConfig
+from devserver.reload import child as child_module
 from devserver.reload.child import ReloaderChild
 from devserver.reload.handoff import CONTROL_FD_ENV, SPAWNED_AT_ENV, ReloadNote, decode_messages, note_from_message
 from devserver.reload.handover import ControlHandover, ControlReader, ControlWriter, released_message
-from devserver.reload.watcher import Restart
+from devserver.reload.watcher import Restart, WatchdogReloader
 
 
 class Backend:
@@ -194,3 +198,49 @@ def test_a_child_whose_backend_cannot_adopt_closes_what_it_is_sent(
     supervisor_end.shutdown(socket.SHUT_RDWR)
     assert watcher is not None
     watcher.join(10)
+
+
+@pytest.fixture
+def observing(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Set when the child's watcher thread starts listing what to watch (nothing is watched)."""
+    started = threading.Event()
+    monkeypatch.setattr(WatchdogReloader, "start_observing", lambda self: started.set())
+    monkeypatch.setattr(WatchdogReloader, "run_loop", lambda self: None)
+    return started
+
+
+def test_the_watcher_waits_for_the_first_response(
+    pair: tuple[socket.socket, socket.socket], observing: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listing what to watch takes a while on a large project: it must not slow the response a
+    developer who just saved is waiting for (it is caught up afterwards: nothing is missed)."""
+    monkeypatch.setattr(child_module, "WATCH_AFTER", 600.0)
+    child = ReloaderChild(pair[1])
+    child.serving(Backend(), ServerConfig(), warn=lambda message: None)
+    assert not observing.is_set()
+    request_finished.send(sender=None)
+    assert observing.wait(10)
+    assert not any(receiver for receiver in request_finished.receivers if "FirstResponse" in repr(receiver))
+
+
+def test_without_a_request_the_watcher_starts_anyway(
+    pair: tuple[socket.socket, socket.socket], observing: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(child_module, "WATCH_AFTER", 0.01)
+    ReloaderChild(pair[1]).serving(Backend(), ServerConfig(), warn=lambda message: None)
+    assert observing.wait(10)
+
+
+def test_the_child_says_it_settled_once_it_watches(
+    pair: tuple[socket.socket, socket.socket], observing: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The supervisor starts the next spares on "settled": after the first response and the watch list."""
+    monkeypatch.setattr(child_module, "WATCH_AFTER", 600.0)
+    supervisor = pair[0]
+    supervisor.settimeout(10)
+    ReloaderChild(pair[1]).serving(Backend(), ServerConfig(), warn=lambda message: None)
+    reader = supervisor.makefile("rb")
+    assert json.loads(reader.readline())["event"] == "ready"
+    request_finished.send(sender=None)
+    assert json.loads(reader.readline())["event"] == "settled"
+    assert observing.is_set()

@@ -197,6 +197,17 @@ def test_the_next_child_runs_in_the_warm_spare(start: Start) -> None:
     assert running.supervisor.children == set()
 
 
+def test_no_spare_starts_before_the_child_has_settled(start: Start) -> None:
+    """A spare setting up takes a core: it waits until the child's first response is out and its
+    watch list built (it says "settled"), so it never slows them."""
+    running = start("unsettled", "serve", spares=True)
+    first = running.ask(b"restart")
+    second = running.ask()
+    assert (first["number"], first["spare"]) == (1, False)
+    assert (second["number"], second["spare"]) == (2, False)  # none was started for it
+    assert running.stop() == 0
+
+
 def test_a_spare_that_fails_where_a_fresh_child_works_is_not_used_again(start: Start) -> None:
     running = start("serve", "crash-in-spare", "serve", spares=True)
     running.ask(b"restart")
