@@ -406,6 +406,9 @@ def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--idle-seconds", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=10)
+    parser.add_argument(
+        "--workdir", type=Path, help="build the projects and keep the servers' logs here (default: a temporary one)"
+    )
     options = parser.parse_args(argv)
     if options.edits < 10:
         parser.error("--edits must be 10 or more (the median needs them)")
@@ -418,8 +421,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("this benchmark reads /proc (Linux)", file=sys.stderr)
         return 2
     lines: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="devserver-heavy-") as directory:
-        work = Path(directory)
+    with contextlib.ExitStack() as stack:
+        if options.workdir is not None:
+            options.workdir.mkdir(parents=True, exist_ok=True)
+            work = options.workdir
+        else:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="devserver-heavy-")))
         if "heavy" in options.sites:
             site = build_heavy(work / "heavy")
             setup = setup_seconds(site)
