@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.core.signals import request_finished
+from pytest_django import DjangoDbBlocker
 
 from devserver.backends.adoption import ConnectionHandover, HandedConnection
 from devserver.conf import ServerConfig
@@ -200,6 +201,12 @@ def test_a_child_whose_backend_cannot_adopt_closes_what_it_is_sent(
     watcher.join(10)
 
 
+def finish_a_request(django_db_blocker: DjangoDbBlocker) -> None:
+    """What Django does once a response is done (its own receivers may close database connections)."""
+    with django_db_blocker.unblock():
+        request_finished.send(sender=None)
+
+
 @pytest.fixture
 def observing(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """Set when the child's watcher thread starts listing what to watch (nothing is watched)."""
@@ -210,7 +217,10 @@ def observing(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
 
 
 def test_the_watcher_waits_for_the_first_response(
-    pair: tuple[socket.socket, socket.socket], observing: threading.Event, monkeypatch: pytest.MonkeyPatch
+    pair: tuple[socket.socket, socket.socket],
+    observing: threading.Event,
+    monkeypatch: pytest.MonkeyPatch,
+    django_db_blocker: DjangoDbBlocker,
 ) -> None:
     """Listing what to watch takes a while on a large project: it must not slow the response a
     developer who just saved is waiting for (it is caught up afterwards: nothing is missed)."""
@@ -218,7 +228,7 @@ def test_the_watcher_waits_for_the_first_response(
     child = ReloaderChild(pair[1])
     child.serving(Backend(), ServerConfig(), warn=lambda message: None)
     assert not observing.is_set()
-    request_finished.send(sender=None)
+    finish_a_request(django_db_blocker)
     assert observing.wait(10)
     assert not any(receiver for receiver in request_finished.receivers if "FirstResponse" in repr(receiver))
 
@@ -232,7 +242,10 @@ def test_without_a_request_the_watcher_starts_anyway(
 
 
 def test_the_child_says_it_settled_once_it_watches(
-    pair: tuple[socket.socket, socket.socket], observing: threading.Event, monkeypatch: pytest.MonkeyPatch
+    pair: tuple[socket.socket, socket.socket],
+    observing: threading.Event,
+    monkeypatch: pytest.MonkeyPatch,
+    django_db_blocker: DjangoDbBlocker,
 ) -> None:
     """The supervisor starts the next spares on "settled": after the first response and the watch list."""
     monkeypatch.setattr(child_module, "WATCH_AFTER", 600.0)
@@ -241,6 +254,6 @@ def test_the_child_says_it_settled_once_it_watches(
     ReloaderChild(pair[1]).serving(Backend(), ServerConfig(), warn=lambda message: None)
     reader = supervisor.makefile("rb")
     assert json.loads(reader.readline())["event"] == "ready"
-    request_finished.send(sender=None)
+    finish_a_request(django_db_blocker)
     assert json.loads(reader.readline())["event"] == "settled"
     assert observing.is_set()
