@@ -166,8 +166,8 @@ class ReloaderChild:
             warn=warn,
         )
         self.reloader = reloader
+        first_response = FirstResponse()  # before "ready": the supervisor then passes on what it holds
         self._send(encode_message(READY, adopts=self.take_part_in_handovers(backend)))
-        first_response = FirstResponse()
         with signals_blocked():  # its threads (ours, watchdog's) leave Ctrl-C to the main thread
             threading.Thread(
                 target=self._watch, args=(reloader, first_response), name="devserver-watcher", daemon=True

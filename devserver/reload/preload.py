@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any, Final, NoReturn
 
-from .ahead import go_ahead
 from .handoff import (
     CONTROL_FD_ENV,
     DECLINED,
@@ -40,6 +39,7 @@ from .handoff import (
     encode_message,
 )
 from .inventory import Inventory, Recorder
+from .lookahead import import_ahead
 from .paths import PathRules
 from .tripwire import Tripwire
 
@@ -131,7 +131,8 @@ class SetupPause:
         except BaseException as error:  # raised later, by the process that serves (if any)
             failure = error
         else:
-            go_ahead(sys.argv, PathRules.for_this_interpreter().in_environment)
+            with contextlib.suppress(Exception):  # a shortcut only: whatever fails here, the child does itself
+                import_ahead(sys.argv, PathRules.for_this_interpreter().in_environment)
         self.pause(failure)
 
     def pause(self, failure: BaseException | None) -> None:

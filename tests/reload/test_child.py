@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import queue
 import signal
 import socket
@@ -18,7 +17,7 @@ from pytest_django import DjangoDbBlocker
 from devserver.backends.adoption import ConnectionHandover, HandedConnection
 from devserver.conf import ServerConfig
 from devserver.reload import child as child_module
-from devserver.reload.child import ReloaderChild
+from devserver.reload.child import FirstResponse, ReloaderChild
 from devserver.reload.handoff import CONTROL_FD_ENV, SPAWNED_AT_ENV, ReloadNote, decode_messages, note_from_message
 from devserver.reload.handover import ControlHandover, ControlReader, ControlWriter, released_message
 from devserver.reload.watcher import Restart, WatchdogReloader
@@ -207,53 +206,72 @@ def finish_a_request(django_db_blocker: DjangoDbBlocker) -> None:
         request_finished.send(sender=None)
 
 
-@pytest.fixture
-def observing(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
-    """Set when the child's watcher thread starts listing what to watch (nothing is watched)."""
-    started = threading.Event()
-    monkeypatch.setattr(WatchdogReloader, "start_observing", lambda self: started.set())
-    monkeypatch.setattr(WatchdogReloader, "run_loop", lambda self: None)
-    return started
+def listening_for_first_response() -> bool:
+    return any("FirstResponse" in repr(receiver) for receiver in request_finished.receivers)
 
 
-def test_the_watcher_waits_for_the_first_response(
-    pair: tuple[socket.socket, socket.socket],
-    observing: threading.Event,
-    monkeypatch: pytest.MonkeyPatch,
-    django_db_blocker: DjangoDbBlocker,
-) -> None:
-    """Listing what to watch takes a while on a large project: it must not slow the response a
-    developer who just saved is waiting for (it is caught up afterwards: nothing is missed)."""
-    monkeypatch.setattr(child_module, "WATCH_AFTER", 600.0)
-    child = ReloaderChild(pair[1])
-    child.serving(Backend(), ServerConfig(), warn=lambda message: None)
-    assert not observing.is_set()
+def test_the_first_response_is_the_end_of_djangos_first_request(django_db_blocker: DjangoDbBlocker) -> None:
+    first_response = FirstResponse()
+    waiter = threading.Thread(target=first_response.wait, args=(600.0,))
+    waiter.start()
     finish_a_request(django_db_blocker)
-    assert observing.wait(10)
-    assert not any(receiver for receiver in request_finished.receivers if "FirstResponse" in repr(receiver))
+    waiter.join(10)
+    assert not waiter.is_alive()  # woken by the request, not by its 600 s timeout
+    assert not listening_for_first_response()
 
 
-def test_without_a_request_the_watcher_starts_anyway(
-    pair: tuple[socket.socket, socket.socket], observing: threading.Event, monkeypatch: pytest.MonkeyPatch
+def test_without_a_request_the_wait_ends_at_its_timeout() -> None:
+    FirstResponse().wait(0.01)
+    assert not listening_for_first_response()
+
+
+class Watching:
+    """The child's watcher thread, observed: its wait for the first response is the test's to
+    end, and it watches nothing for real."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, hold: bool = True) -> None:
+        self.waiting = threading.Event()
+        self.release = threading.Event()
+        self.observing = threading.Event()
+        self.done = threading.Event()
+        if hold:
+            monkeypatch.setattr(FirstResponse, "wait", self._wait)  # a bound method: called without the instance
+        monkeypatch.setattr(WatchdogReloader, "start_observing", lambda reloader: self.observing.set())
+        monkeypatch.setattr(WatchdogReloader, "run_loop", lambda reloader: self.done.set())
+
+    def _wait(self, timeout: float) -> None:
+        self.waiting.set()
+        self.release.wait(30)
+
+
+def test_the_watcher_lists_nothing_and_says_nothing_until_the_first_response(
+    pair: tuple[socket.socket, socket.socket], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(child_module, "WATCH_AFTER", 0.01)
-    ReloaderChild(pair[1]).serving(Backend(), ServerConfig(), warn=lambda message: None)
-    assert observing.wait(10)
-
-
-def test_the_child_says_it_settled_once_it_watches(
-    pair: tuple[socket.socket, socket.socket],
-    observing: threading.Event,
-    monkeypatch: pytest.MonkeyPatch,
-    django_db_blocker: DjangoDbBlocker,
-) -> None:
-    """The supervisor starts the next spares on "settled": after the first response and the watch list."""
-    monkeypatch.setattr(child_module, "WATCH_AFTER", 600.0)
+    """Listing what to watch takes a while on a large project, and so does a spare setting up:
+    neither may slow the response a developer who just saved is waiting for. The watcher then
+    says "settled" (the supervisor starts the next spares) and catches up on what changed."""
+    watching = Watching(monkeypatch)
     supervisor = pair[0]
     supervisor.settimeout(10)
     ReloaderChild(pair[1]).serving(Backend(), ServerConfig(), warn=lambda message: None)
-    reader = supervisor.makefile("rb")
-    assert json.loads(reader.readline())["event"] == "ready"
-    finish_a_request(django_db_blocker)
-    assert json.loads(reader.readline())["event"] == "settled"
-    assert observing.is_set()
+    assert watching.waiting.wait(10)
+    assert supervisor.recv(1024) == b'{"event": "ready", "adopts": false}\n'
+    supervisor.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        supervisor.recv(1024)  # not "settled" yet
+    assert not watching.observing.is_set()
+    watching.release.set()
+    supervisor.settimeout(10)
+    assert supervisor.recv(1024) == b'{"event": "settled"}\n'
+    assert watching.observing.is_set()
+    assert watching.done.wait(10)
+
+
+def test_without_a_request_the_watcher_starts_anyway(
+    pair: tuple[socket.socket, socket.socket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(child_module, "WATCH_AFTER", 0.01)
+    watching = Watching(monkeypatch, hold=False)
+    ReloaderChild(pair[1]).serving(Backend(), ServerConfig(), warn=lambda message: None)
+    assert watching.observing.wait(10)
+    assert watching.done.wait(10)

@@ -15,6 +15,7 @@ from devserver.reload.process import (
     ChildExited,
     ChildProcess,
     ChildReady,
+    ChildSettled,
     ConnectionHanded,
     ProcessEvent,
     ctrl_c_held,
@@ -24,7 +25,7 @@ from devserver.reload.process import (
 SCRIPT = """
 import os, signal, socket, sys
 control = socket.socket(fileno=int(os.environ["DEVSERVER_CONTROL_FD"]))
-control.sendall(b'{"event": "ready"}\\n')
+control.sendall(b'{"event": "ready"}\\n{"event": "settled"}\\n')
 blocked = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set())
 sys.stderr.write(f"SIGINT blocked: {blocked}\\nboom\\n")
 sys.exit(5)
@@ -39,14 +40,12 @@ def listener() -> Iterator[socket.socket]:
         yield sock
 
 
-def test_a_child_reports_ready_then_its_exit_and_its_stderr_is_kept(listener: socket.socket) -> None:
+def test_a_child_reports_ready_settled_then_its_exit_and_its_stderr_is_kept(listener: socket.socket) -> None:
     events: Events = queue.SimpleQueue()
     child = ChildProcess([sys.executable, "-c", SCRIPT], {}, listener, events)
-    ready = events.get(timeout=30)
-    exited = events.get(timeout=30)
+    received = [events.get(timeout=30) for _ in range(3)]
     child.close()
-    assert ready == ChildReady(child)
-    assert exited == ChildExited(child, 5)
+    assert received == [ChildReady(child), ChildSettled(child), ChildExited(child, 5)]
     assert child.ready
     assert "boom" in child.output()
 

@@ -1,16 +1,21 @@
-"""What a set-up spare does past ``django.setup()``: only what a fresh child would do the same.
+"""What a set-up spare imports past ``django.setup()``: modules a fresh child imports too,
+that are not the project's code and do not depend on the edit that caused the restart.
 
-After ``django.setup()`` a fresh child imports its management command, devserver's and
-Django's own serving modules, and, in its migrations check, the migration modules of every
-app. None of that is the project's own code, none of it depends on the edit that caused the
-restart, and together it is a good part of what a restart still costs on a large site
-(Wagtail alone has some 200 migration modules). So the set-up spare does it before it pauses,
-and its inventory records it like everything else (a new migration or command file in a
-directory it listed, or a package upgrade, makes the spare stale).
+- The management command, as ``fetch_command`` finds it, and devserver's reloader modules
+  (``watchdog`` among them): a fresh child imports them right after ``django.setup()``, before
+  it runs any code of the project. (If the command is the project's own, a ``devrun``
+  subclass in one of its apps, it is in the inventory like any module: an edit to it makes
+  the spare decline.)
+- The migration modules of the apps installed as libraries (site-packages, the standard
+  library): the child's migrations check imports them all (Wagtail alone has some 200).
+  Nothing imports them but Django's migration loader, and they declare operations with
+  Django's and their own library's code. The project's own migrations (and a library's that
+  ``MIGRATION_MODULES`` moves into the project) stay for the child.
 
-What stays for the child: the project's own migration modules, and everything the system
-checks, the URLconf and the first request import, in the order a fresh process imports them
-(see ``docs/reloader.md``).
+The inventory records all of it like everything else (a changed file, a new migration in a
+directory it listed, a package upgrade: the spare declines). Everything else (the system
+checks, the URLconf and what it imports, the first request) runs in the child, in the order
+a fresh process runs it (see ``docs/reloader.md``).
 """
 
 from __future__ import annotations
@@ -19,14 +24,20 @@ import importlib.util
 import pkgutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Final
 
-from .spare import PRELOAD, preload
+from .spare import preload
+
+#: devserver's modules that every reloader child imports before it serves, past its command's.
+RELOADER_MODULES: Final = ("devserver.reload.child",)
 
 
-def go_ahead(argv: list[str], is_library: Callable[[Path], bool]) -> None:
-    """Import, as the child will, its command, the serving modules and the libraries'
-    migration modules. A module that fails is rolled back: the child meets the error itself."""
-    preload([*command_module(argv), *PRELOAD], hide_settings=False)
+def import_ahead(argv: list[str], is_library: Callable[[Path], bool]) -> None:
+    """Import, as the child will, its command, the reloader's modules and the libraries'
+    migration modules. A module that fails is rolled back: the child meets the error itself.
+    (Django's loader runs each migrations package's ``__init__`` again, as it always does
+    for a package already imported.)"""
+    preload([*command_module(argv), *RELOADER_MODULES], hide_settings=False)
     preload(library_migration_modules(is_library), hide_settings=False)
 
 

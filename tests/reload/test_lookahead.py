@@ -7,7 +7,7 @@ import pytest
 from django.db.migrations.loader import MigrationLoader
 from django.test import override_settings
 
-from devserver.reload.ahead import command_module, library_migration_modules
+from devserver.reload.lookahead import command_module, library_migration_modules
 from devserver.reload.paths import PathRules
 
 in_environment = PathRules.for_this_interpreter().in_environment
