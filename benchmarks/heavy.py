@@ -370,7 +370,7 @@ def run_site(site: Site, options: argparse.Namespace, logs: Path, extra: Sequenc
         print(f"{site.name}: {options.launches} launches each ...", flush=True)
         for name, times in measure_launches(site, options.launches, logs).items():
             results[name].launch = times
-    for name in CONTENDERS:
+    for name in CONTENDERS if not options.launches_only else ():
         print(f"{site.name}: {name}: {options.edits} view edits, {options.model_edits} models.py edits ...", flush=True)
         measured = measure_edits(copy_site(site, logs / f"{site.name}-{name}"), name, options, logs)
         measured.launch = results[name].launch
@@ -404,6 +404,7 @@ def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
         help="seconds between edits, drawn at random between the two (default: 2 3 for heavy; 5 6 for modules,"
         " where runserver misses a change made before its new child's first scan of 20,000 files)",
     )
+    parser.add_argument("--launches-only", action="store_true", help="measure launches only (no edits)")
     parser.add_argument("--idle-seconds", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=10)
     parser.add_argument(
