@@ -58,6 +58,7 @@ from .process import (
     ChildSettled,
     ConfigReported,
     ConnectionHanded,
+    ProcessEvent,
     RestartRequested,
     SpareDeclined,
     SpareWarm,
@@ -83,18 +84,8 @@ class StopRequested:
     signum: int
 
 
-Event = (
-    StopRequested
-    | ChildReady
-    | ChildSettled
-    | RestartRequested
-    | ChildExited
-    | ConfigReported
-    | ConnectionHanded
-    | SpareWarm
-    | SpareDeclined
-    | Path
-)
+#: What the loop consumes: a signal, whatever a child or spare reports, a file change after a crash.
+Event = StopRequested | ProcessEvent | Path
 
 
 class Supervisor:
